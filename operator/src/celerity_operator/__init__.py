@@ -1,0 +1,1 @@
+"""Celerity's autoscaling operator: scales worker Deployments on Celery queue depth, never losing a task."""

@@ -1,0 +1,1 @@
+"""Metrics, heartbeats and health: how Celerity's processes tell Prometheus and the operator what they are doing."""

@@ -1,0 +1,100 @@
+"""Settings shared by every environment. Every value comes from the environment, read here and nowhere else."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parents[2]  # services/
+REPO_ROOT = BASE_DIR.parent
+
+env = environ.Env()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "ninja",
+    "celerity.jobs",
+    "celerity.demo",
+]
+
+MIDDLEWARE = [
+    "celerity.observability.http.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    }
+]
+
+DATABASES = {"default": env.db("DATABASE_URL")}
+# Django already runs Postgres at READ COMMITTED; deadlocks are solved by lock order, not isolation (docs/concurrency.md).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+
+# Requests larger than this are refused with a 413 JSON error before any parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CELERITY_MAX_BODY_BYTES", default=64 * 1024)
+
+# --- Celerity -----------------------------------------------------------------------------------------------------
+CELERITY_API_TOKEN = env("CELERITY_API_TOKEN")
+CELERITY_MAX_ITEMS = env.int("CELERITY_MAX_ITEMS", default=1_000_000)
+CELERITY_HEARTBEAT_INTERVAL = env.float("CELERITY_HEARTBEAT_INTERVAL", default=5.0)
+CELERITY_POOL = env("CELERITY_POOL", default="")
+CELERITY_WORKER_METRICS_PORT = env.int("CELERITY_WORKER_METRICS_PORT", default=9808)
+REDIS_URL = env("REDIS_URL")
+
+# --- Celery (docs/reliability.md explains each choice) ---------------------------------------------------------------
+_time_limit = env.int("CELERITY_TASK_TIME_LIMIT", default=300)
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = env("REDIS_RESULT_URL", default=REDIS_URL)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERITY_PREFETCH_MULTIPLIER", default=1)
+CELERY_TASK_TIME_LIMIT = _time_limit
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERITY_TASK_SOFT_TIME_LIMIT", default=max(_time_limit - 30, 1))
+_visibility_timeout = env.int("CELERITY_VISIBILITY_TIMEOUT", default=2 * _time_limit + 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
+CELERY_RESULT_EXPIRES = env.int("CELERITY_RESULT_EXPIRES", default=86400)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_TRACK_STARTED = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERITY_SOFT_SHUTDOWN_TIMEOUT", default=float(_time_limit))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,20 @@
+"""Laptop settings: find the stack that `make run` started (.run/stack.env) unless the environment says otherwise."""
+
+from pathlib import Path
+
+import environ
+
+_STACK_ENV = Path(__file__).resolve().parents[3] / ".run" / "stack.env"
+if _STACK_ENV.exists():
+    # Explicit environment variables win; the stack file only fills the gaps (so `manage.py shell`,
+    # `celery inspect` and `make loadtest` find the running stack with no setup).
+    environ.Env.read_env(str(_STACK_ENV), overwrite=False)
+
+import os  # noqa: E402
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-not-secret")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+
+from .base import *  # noqa: E402,F403
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)  # noqa: F405
