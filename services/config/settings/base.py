@@ -87,8 +87,11 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
-CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERITY_SOFT_SHUTDOWN_TIMEOUT", default=float(_time_limit))
+# SIGTERM is Celery's warm shutdown: stop consuming, finish the running tasks, return the prefetched ones. The chart's
+# grace period covers the task time limit, so that is enough. Celery's soft shutdown (REMAP_SIGTERM=SIGQUIT) sleeps
+# the whole timeout even when the tasks finish early, so it is opt-in, for grace periods shorter than the tasks.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERITY_SOFT_SHUTDOWN_TIMEOUT", default=0.0)
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 LOGGING = {

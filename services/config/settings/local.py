@@ -18,3 +18,7 @@ os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 from .base import *  # noqa: E402,F403
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)  # noqa: F405
+
+# Serve the API docs' static files straight from the installed apps (no collectstatic step on a laptop).
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,62 @@
+"""`python -m devstack run`: the platform in the foreground until Ctrl-C (what `make run` calls)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from types import FrameType
+
+from devstack import servers, stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the platform locally until Ctrl-C")
+    run.add_argument("--port", type=int, default=None, help="web port (default: $PORT or 8000)")
+    run.add_argument("--quiet", action="store_true", help="write process logs to .run/logs instead of the terminal")
+    args = parser.parse_args(argv)
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        with stack.local_stack(port=args.port, echo_logs=not args.quiet) as info:
+            _banner(info)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\n>> stopped")
+        return 0
+    except (stack.StackError, servers.ServerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _banner(info: stack.StackInfo) -> None:
+    rows = [
+        ("API", f"{info.api_url}/api/jobs"),
+        ("API docs", f"{info.api_url}/api/docs"),
+        ("health", f"{info.api_url}/healthz  {info.api_url}/readyz"),
+        ("metrics", "  ".join([info.web_metrics, *info.worker_metrics.values()])),
+        ("API token", f"{info.token}  (also in .run/api-token)"),
+        ("Redis", info.redis_url),
+        ("Postgres", info.database_url),
+    ]
+    print("\nCelerity is running. Ctrl-C stops everything.\n")
+    for name, value in rows:
+        print(f"  {name:<10} {value}")
+    print(
+        "\n  try:  curl -s -H \"Authorization: Bearer $(cat .run/api-token)\" -H 'Content-Type: application/json' \\\n"
+        f"          -d '{{\"workload\": \"chunked\", \"items\": 1000, \"chunk_size\": 100}}' {info.api_url}/api/jobs\n"
+        "  also: cd services && ../.venv/bin/python manage.py shell   |   ../.venv/bin/celery -A config.celery_app "
+        "inspect ping\n",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The whole platform on one machine: servers, migrations, gunicorn and the worker pools, found by later commands.
+
+`make run` runs it in the foreground; `make loadtest` and the end-to-end tests start it when it is not up. While it
+runs, `.run/stack.env` holds the URLs and token (Django's local settings read it) and `.run/stack.json` describes the
+endpoints for tools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from devstack import processes, servers
+
+RUN_DIR = processes.REPO_ROOT / ".run"
+FIRST_WORKER_METRICS_PORT = 9808
+
+
+class StackError(RuntimeError):
+    """The local stack could not start; the message says which part and where its log is."""
+
+
+@dataclass
+class StackInfo:
+    api_url: str
+    token: str
+    worker_metrics: dict[str, str] = field(default_factory=dict)
+    redis_url: str = ""
+    database_url: str = ""
+    pid: int = 0
+
+    @property
+    def web_metrics(self) -> str:
+        return f"{self.api_url}/metrics"
+
+
+def read_running(rundir: Path = RUN_DIR) -> StackInfo | None:
+    """The stack `make run` started, if it is up and answering; None otherwise."""
+    try:
+        info = StackInfo(**json.loads((rundir / "stack.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    return info if _http_ok(f"{info.api_url}/healthz") else None
+
+
+def api_token(rundir: Path) -> str:
+    """CELERITY_API_TOKEN if set; else the local token in .run/api-token, created once and kept across runs."""
+    if token := os.environ.get("CELERITY_API_TOKEN"):
+        return token
+    path = rundir / "api-token"
+    if not path.exists():
+        rundir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@contextlib.contextmanager
+def local_stack(
+    rundir: Path = RUN_DIR,
+    *,
+    port: int | None = None,
+    pools: tuple[processes.PoolSpec, ...] = processes.DEFAULT_POOLS,
+    echo_logs: bool = False,
+    persistent: bool = True,
+    progress: bool = True,
+) -> Iterator[StackInfo]:
+    """Start everything, wait until it is ready, yield where it is, and stop it all cleanly on exit."""
+    say = print if progress else (lambda *_a, **_k: None)
+    rundir.mkdir(parents=True, exist_ok=True)
+    logdir = rundir / "logs"
+    logdir.mkdir(exist_ok=True)
+    port = port or int(os.environ.get("PORT", "8000"))
+    if not _port_free(port):
+        raise StackError(f"port {port} is in use (another `make run`?); stop it or set PORT=<free port>")
+    group = processes.ProcessGroup()
+    say(">> starting Redis and Postgres" + (" (embedded)" if not os.environ.get("REDIS_URL") else ""))
+    with servers.redis_and_postgres(rundir, persistent=persistent) as urls:
+        token = api_token(rundir)
+        stack = {**urls, "CELERITY_API_TOKEN": token, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+        env = processes.base_env(stack)
+        try:
+            say(">> applying migrations")
+            _migrate(env, logdir / "migrate.log")
+            info = StackInfo(api_url=f"http://127.0.0.1:{port}", token=token, pid=os.getpid(), **_urls(urls))
+            say(f">> starting web on {info.api_url} and workers for pools {', '.join(p.name for p in pools)}")
+            web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1",
+                       "PROMETHEUS_MULTIPROC_DIR": str(_fresh(rundir / "metrics" / "web"))}  # fmt: skip
+            group.start("web", processes.web_argv(), web_env, log=None if echo_logs else logdir / "web.log")
+            for offset, pool in enumerate(pools):
+                metrics_port = FIRST_WORKER_METRICS_PORT + offset
+                wenv = processes.worker_env(
+                    pool, env, metrics_port=metrics_port, multiproc_dir=_fresh(rundir / "metrics" / pool.name)
+                )
+                group.start(f"worker-{pool.name}", processes.worker_argv(pool), wenv,
+                            log=None if echo_logs else logdir / f"worker-{pool.name}.log")  # fmt: skip
+                info.worker_metrics[pool.name] = f"http://127.0.0.1:{metrics_port}/metrics"
+            _wait_ready(info, group, logdir, pools=len(pools))
+            _write_stack_files(rundir, info, stack)
+            yield info
+        finally:
+            say(">> stopping (workers finish or return their in-flight tasks)")
+            _remove_stack_files(rundir)
+            group.stop(grace=float(os.environ.get("CELERITY_STOP_GRACE", "60")))
+
+
+def _urls(urls: dict[str, str]) -> dict[str, str]:
+    return {"redis_url": urls["REDIS_URL"], "database_url": urls["DATABASE_URL"]}
+
+
+def _fresh(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for child in directory.iterdir():
+        child.unlink()
+    return directory
+
+
+def _migrate(env: dict[str, str], log: Path) -> None:
+    with log.open("wb") as out:
+        result = subprocess.run(
+            [str(processes.BIN_DIR / "python"), "manage.py", "migrate", "--noinput"],
+            cwd=processes.SERVICES_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, check=False,
+        )  # fmt: skip
+    if result.returncode != 0:
+        raise StackError(f"migrations failed; see {log}:\n{log.read_text()[-2000:]}")
+
+
+def _wait_ready(info: StackInfo, group: processes.ProcessGroup, logdir: Path, *, pools: int, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    pending = {"web": f"{info.api_url}/readyz"} | {
+        f"worker-{name}": url.replace("/metrics", "/healthz") for name, url in info.worker_metrics.items()
+    }
+    while pending and time.monotonic() < deadline:
+        if dead := group.exited():
+            names = ", ".join(child.name for child in dead)
+            raise StackError(f"{names} exited during start-up; see the logs in {logdir}")
+        for name, url in list(pending.items()):
+            if _http_ok(url):
+                del pending[name]
+        time.sleep(0.25)
+    if pending:
+        raise StackError(f"not ready after {timeout:.0f}s: {', '.join(pending)}; see the logs in {logdir}")
+
+
+def _write_stack_files(rundir: Path, info: StackInfo, stack: dict[str, str]) -> None:
+    lines = [f"{key}={value}" for key, value in stack.items() if key != "DJANGO_SETTINGS_MODULE"]
+    (rundir / "stack.env").write_text("\n".join(lines) + "\n")
+    (rundir / "stack.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
+
+
+def _remove_stack_files(rundir: Path) -> None:
+    for name in ("stack.env", "stack.json"):
+        (rundir / name).unlink(missing_ok=True)
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URLs we built
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
