@@ -38,8 +38,8 @@ lint: $(STAMP) ## ruff, import contracts, mypy, shellcheck, hadolint
 	@echo ">> lint"
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
-	@$(BIN)/lint-imports --no-cache
-	@$(BIN)/mypy
+	@PYTHONPATH=services:operator/src:. $(BIN)/lint-imports --no-cache
+	@DATABASE_URL=postgres://lint@localhost/lint REDIS_URL=redis://localhost:6379/0 $(BIN)/mypy
 	@$(BIN)/shellcheck scripts/*.sh scripts/kind/*.sh
 	@$(BIN)/hadolint services/Dockerfile operator/Dockerfile
 

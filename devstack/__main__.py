@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 from devstack import servers, stack
@@ -16,6 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the platform locally until Ctrl-C")
     run.add_argument("--port", type=int, default=None, help="web port (default: $PORT or 8000)")
+    run.add_argument("--rundir", type=Path, default=None, help="state directory (default: $CELERITY_RUN_DIR or .run)")
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=stack.FIRST_WORKER_METRICS_PORT,
+        help="first worker /metrics port; pool n gets this + n (default 9808)",
+    )
     run.add_argument("--quiet", action="store_true", help="write process logs to .run/logs instead of the terminal")
     args = parser.parse_args(argv)
 
@@ -24,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, interrupted)
     try:
-        with stack.local_stack(port=args.port, echo_logs=not args.quiet) as info:
+        rundir = args.rundir or stack.RUN_DIR
+        with stack.local_stack(
+            rundir, port=args.port, echo_logs=not args.quiet, metrics_port=args.metrics_port
+        ) as info:
             _banner(info)
             while True:
                 time.sleep(3600)
@@ -51,7 +62,7 @@ def _banner(info: stack.StackInfo) -> None:
         print(f"  {name:<10} {value}")
     print(
         "\n  try:  curl -s -H \"Authorization: Bearer $(cat .run/api-token)\" -H 'Content-Type: application/json' \\\n"
-        f"          -d '{{\"workload\": \"chunked\", \"items\": 1000, \"chunk_size\": 100}}' {info.api_url}/api/jobs\n"
+        f'          -d \'{{"workload": "chunked", "items": 1000, "chunk_size": 100}}\' {info.api_url}/api/jobs\n'
         "  also: cd services && ../.venv/bin/python manage.py shell   |   ../.venv/bin/celery -A config.celery_app "
         "inspect ping\n",
         flush=True,

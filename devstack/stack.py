@@ -21,7 +21,8 @@ from pathlib import Path
 
 from devstack import processes, servers
 
-RUN_DIR = processes.REPO_ROOT / ".run"
+# CELERITY_RUN_DIR moves the state (and the stack files other commands read) elsewhere, e.g. for tests.
+RUN_DIR = Path(os.environ.get("CELERITY_RUN_DIR") or processes.REPO_ROOT / ".run")
 FIRST_WORKER_METRICS_PORT = 9808
 
 
@@ -73,6 +74,7 @@ def local_stack(
     echo_logs: bool = False,
     persistent: bool = True,
     progress: bool = True,
+    metrics_port: int = FIRST_WORKER_METRICS_PORT,
 ) -> Iterator[StackInfo]:
     """Start everything, wait until it is ready, yield where it is, and stop it all cleanly on exit."""
     say = print if progress else (lambda *_a, **_k: None)
@@ -97,13 +99,12 @@ def local_stack(
                        "PROMETHEUS_MULTIPROC_DIR": str(_fresh(rundir / "metrics" / "web"))}  # fmt: skip
             group.start("web", processes.web_argv(), web_env, log=None if echo_logs else logdir / "web.log")
             for offset, pool in enumerate(pools):
-                metrics_port = FIRST_WORKER_METRICS_PORT + offset
                 wenv = processes.worker_env(
-                    pool, env, metrics_port=metrics_port, multiproc_dir=_fresh(rundir / "metrics" / pool.name)
+                    pool, env, metrics_port=metrics_port + offset, multiproc_dir=_fresh(rundir / "metrics" / pool.name)
                 )
                 group.start(f"worker-{pool.name}", processes.worker_argv(pool), wenv,
                             log=None if echo_logs else logdir / f"worker-{pool.name}.log")  # fmt: skip
-                info.worker_metrics[pool.name] = f"http://127.0.0.1:{metrics_port}/metrics"
+                info.worker_metrics[pool.name] = f"http://127.0.0.1:{metrics_port + offset}/metrics"
             _wait_ready(info, group, logdir, pools=len(pools))
             _write_stack_files(rundir, info, stack)
             yield info
@@ -134,7 +135,9 @@ def _migrate(env: dict[str, str], log: Path) -> None:
         raise StackError(f"migrations failed; see {log}:\n{log.read_text()[-2000:]}")
 
 
-def _wait_ready(info: StackInfo, group: processes.ProcessGroup, logdir: Path, *, pools: int, timeout: float = 90) -> None:
+def _wait_ready(
+    info: StackInfo, group: processes.ProcessGroup, logdir: Path, *, pools: int, timeout: float = 90
+) -> None:
     deadline = time.monotonic() + timeout
     pending = {"web": f"{info.api_url}/readyz"} | {
         f"worker-{name}": url.replace("/metrics", "/healthz") for name, url in info.worker_metrics.items()

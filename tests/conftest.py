@@ -62,7 +62,10 @@ def stack_env(redis_url: str, database_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def celery_workers(
-    django_db_setup: None, django_db_blocker: object, stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None,
+    django_db_blocker: object,
+    stack_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, int]]:
     """Real Celery workers for the `default` and `bulk` pools, as `make run` starts them; yields metrics ports."""
     from devstack.servers import free_port

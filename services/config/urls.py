@@ -1,8 +1,7 @@
 """URL map: the jobs API under /api/, health and metrics at the root."""
 
-from django.urls import path
-
 from celerity.observability import views as observability_views
+from django.urls import path
 
 urlpatterns = [
     path("healthz", observability_views.healthz, name="healthz"),

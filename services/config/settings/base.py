@@ -41,7 +41,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL")}
-# Django already runs Postgres at READ COMMITTED; deadlocks are solved by lock order, not isolation (docs/concurrency.md).
+# Postgres already runs at READ COMMITTED; deadlocks are solved by lock order, not isolation (docs/concurrency.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
