@@ -75,9 +75,9 @@ def celery_workers(
     ports: dict[str, int] = {}
     for pool in processes.DEFAULT_POOLS:
         ports[pool.name] = free_port()
-        env = processes.worker_env(
-            pool, stack_env, metrics_port=ports[pool.name], multiproc_dir=logdir / f"metrics-{pool.name}"
-        )
+        multiproc_dir = logdir / f"metrics-{pool.name}"
+        multiproc_dir.mkdir()
+        env = processes.worker_env(pool, stack_env, metrics_port=ports[pool.name], multiproc_dir=multiproc_dir)
         group.start(f"worker-{pool.name}", processes.worker_argv(pool), env, log=logdir / f"{pool.name}.log")
     try:
         _wait_for_workers(len(processes.DEFAULT_POOLS), group, logdir)

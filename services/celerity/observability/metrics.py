@@ -48,7 +48,9 @@ DB_RETRIES_EXHAUSTED_TOTAL = Counter(
 
 # --- web --------------------------------------------------------------------------------------------------------------
 HTTP_REQUEST_DURATION_SECONDS = Histogram(
-    "celerity_http_request_duration_seconds", "HTTP request latency.", ["method", "route", "status"],
+    "celerity_http_request_duration_seconds",
+    "HTTP request latency.",
+    ["method", "route", "status"],
     buckets=HTTP_BUCKETS,
 )
 HTTP_REQUESTS_TOTAL = Counter("celerity_http_requests", "HTTP requests.", ["method", "route", "status"])

@@ -1,0 +1,1 @@
+"""Database helpers for parallel tasks: rows locked in a fixed order, and retries on deadlock/serialization errors."""

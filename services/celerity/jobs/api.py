@@ -1,0 +1,116 @@
+"""The jobs API (django-ninja): parse, call one service or selector, shape the answer. Errors are JSON 4xx."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Query, Status
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer
+
+from celerity.jobs import selectors, services
+from celerity.jobs.models import Job, Workload
+from celerity.jobs.schemas import ErrorOut, JobAccepted, JobIn, JobOut, JobPage
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> str | None:
+        return token if hmac.compare_digest(token.encode(), settings.CELERITY_API_TOKEN.encode()) else None
+
+
+api = NinjaAPI(
+    title="Celerity jobs API",
+    version="1.0",
+    auth=BearerToken(),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+    urls_namespace="api",
+)
+
+
+def _error(
+    request: HttpRequest, status: int, error: str, message: str, fields: dict[str, str] | None = None
+) -> HttpResponse:
+    return api.create_response(request, {"error": error, "message": message, "fields": fields or {}}, status=status)
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields: dict[str, str] = {}
+    for problem in exc.errors:
+        loc = [str(part) for part in problem.get("loc", ()) if part not in ("body", "payload", "path", "query")]
+        name = ".".join(loc) or "body"
+        fields.setdefault(name, str(problem.get("msg", "invalid")))
+    return _error(request, 422, "invalid_request", f"invalid fields: {', '.join(fields)}", fields)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = _error(request, 401, "unauthorized", "missing or wrong bearer token", {"Authorization": "required"})
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _error(request, 413, "too_large", f"request body over {limit} bytes", {"body": "too large"})
+
+
+@api.exception_handler(services.JobInputError)
+def _unacceptable(request: HttpRequest, exc: services.JobInputError) -> HttpResponse:
+    return _error(request, 422, "invalid_request", exc.message, {exc.field: exc.message})
+
+
+@api.exception_handler(services.JobStateError)
+def _conflict(request: HttpRequest, exc: services.JobStateError) -> HttpResponse:
+    return _error(request, 409, "conflict", str(exc))
+
+
+def _job_out(job: Job) -> JobOut:
+    progress = selectors.job_progress_get(job=job)
+    return JobOut(
+        id=job.id, workload=job.workload, status=job.status, items=job.items, chunk_size=job.chunk_size,
+        queue=job.queue, progress={"done": progress.done, "failed": progress.failed, "total": progress.total},
+        result=job.result, error=job.error, created_at=job.created_at, started_at=job.started_at,
+        finished_at=job.finished_at,
+    )  # fmt: skip
+
+
+def _job_or_404(request: HttpRequest, job_id: uuid.UUID) -> Job | HttpResponse:
+    job = selectors.job_get(job_id=job_id)
+    return job if job is not None else _error(request, 404, "not_found", f"no job {job_id}", {"id": "not found"})
+
+
+@api.post("/jobs", response={202: JobAccepted, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut})
+def job_create(request: HttpRequest, payload: JobIn) -> Status[JobAccepted]:
+    fields = payload.model_dump(exclude={"workload"})
+    job = services.job_create(request=services.JobRequest(workload=Workload(payload.workload), **fields))
+    return Status(202, JobAccepted(id=job.id, status=job.status, url=request.build_absolute_uri(f"/api/jobs/{job.id}")))
+
+
+@api.get("/jobs", response={200: JobPage, 401: ErrorOut, 422: ErrorOut})
+def job_list(request: HttpRequest, limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0)) -> JobPage:
+    jobs = selectors.job_list()
+    count = jobs.count()
+    page = [_job_out(job) for job in jobs[offset : offset + limit]]
+    following = f"/api/jobs?limit={limit}&offset={offset + limit}" if offset + limit < count else None
+    return JobPage(count=count, limit=limit, offset=offset, next=following, items=page)
+
+
+@api.get("/jobs/{job_id}", response={200: JobOut, 404: ErrorOut})
+def job_detail(request: HttpRequest, job_id: uuid.UUID) -> JobOut | HttpResponse:
+    job = _job_or_404(request, job_id)
+    return job if isinstance(job, HttpResponse) else _job_out(job)
+
+
+@api.post("/jobs/{job_id}/cancel", response={202: JobOut, 404: ErrorOut, 409: ErrorOut})
+def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> Status[JobOut] | HttpResponse:
+    job = _job_or_404(request, job_id)
+    if isinstance(job, HttpResponse):
+        return job
+    return Status(202, _job_out(services.job_cancel(job_id=job.id)))

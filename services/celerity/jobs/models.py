@@ -1,0 +1,96 @@
+"""Jobs, their chunks and their items. Items are real rows: a million-item job is a real database workload.
+
+Progress lives in one row per chunk, written only by that chunk's task, and is summed on read: no chunk ever waits
+on another chunk's lock (the "hot row" problem of a single progress counter).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Workload(models.TextChoices):
+    CHUNKED = "chunked"
+    CHORD = "chord"
+    GROUP = "group"
+    CHAIN = "chain"
+    MAP = "map"
+    STARMAP = "starmap"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workload = models.CharField(max_length=16, choices=Workload.choices)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    items = models.PositiveIntegerField()
+    chunk_size = models.PositiveIntegerField()
+    queue = models.CharField(max_length=64, blank=True, default="")
+    item_cost_ms = models.PositiveIntegerField(default=0)
+    fail_rate = models.FloatField(default=0.0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    # Top-level Celery ids (group/chord) revoked on cancel; chunk tasks also check the cancel flag themselves.
+    task_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.workload} job {self.id} ({self.status})"
+
+
+class JobChunk(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    stop = models.PositiveIntegerField()
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    total = models.BigIntegerField(default=0)  # Σ i² of this chunk's done items
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("job", "index"), name="jobs_chunk_unique_index")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of {self.job_id}"
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+
+class ItemState(models.IntegerChoices):
+    PENDING = 0
+    DONE = 1
+    FAILED = 2
+
+
+class Item(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveIntegerField()
+    state = models.SmallIntegerField(choices=ItemState.choices, default=ItemState.PENDING)
+    value = models.BigIntegerField(null=True, blank=True)
+    # How many times an outcome was written: stays 1 when redelivered chunks are ignored (idempotency is testable).
+    writes = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("job", "index"), name="jobs_item_unique_index")]
+
+    def __str__(self) -> str:
+        return f"item {self.index} of {self.job_id}"
