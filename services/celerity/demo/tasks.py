@@ -11,3 +11,11 @@ def add(x: int, y: int) -> int:
 @shared_task(name="celerity.demo.xsum")
 def xsum(numbers: list[int]) -> int:
     return sum(numbers)
+
+
+@shared_task(name="celerity.demo.job_visible")
+def job_visible(job_id: str) -> bool:
+    """Whether a worker can see the job row: the article's race, made observable."""
+    from celerity.jobs.selectors import job_get
+
+    return job_get(job_id=job_id) is not None

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Query, Status
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from celerity.jobs import selectors, services
@@ -46,6 +46,16 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         name = ".".join(loc) or "body"
         fields.setdefault(name, str(problem.get("msg", "invalid")))
     return _error(request, 422, "invalid_request", f"invalid fields: {', '.join(fields)}", fields)
+
+
+@api.exception_handler(HttpError)
+def _unparseable(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """ninja wraps every failure to read the body in a 400 HttpError; tell a too-large body from bad JSON."""
+    if isinstance(exc.__cause__, RequestDataTooBig):
+        return _too_big(request, exc.__cause__)
+    if exc.status_code == 400:
+        return _error(request, 400, "invalid_json", "the request body is not valid JSON", {"body": "not valid JSON"})
+    return _error(request, exc.status_code, "error", str(exc.message))
 
 
 @api.exception_handler(AuthenticationError)
