@@ -4,8 +4,15 @@ import os
 
 from celery import Celery
 
+from celerity.observability import multiproc
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# Before anything imports prometheus_client: a worker's pool children write their samples to files (multiproc.py).
+multiproc.configure_for_worker()
 
 app = Celery("celerity")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Signal handlers: task metrics everywhere tasks are published or run; the parent's metrics server and heartbeat.
+import celerity.observability.tasksignals  # noqa: E402
+import celerity.observability.worker  # noqa: E402,F401

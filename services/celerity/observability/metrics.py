@@ -54,3 +54,15 @@ HTTP_REQUEST_DURATION_SECONDS = Histogram(
     buckets=HTTP_BUCKETS,
 )
 HTTP_REQUESTS_TOTAL = Counter("celerity_http_requests", "HTTP requests.", ["method", "route", "status"])
+
+# --- celery-exporter compatibility (danihodovic/celery-exporter names; hostname labels left to the scrape) ---------
+_COMPAT = ["name", "queue_name"]
+CELERY_TASK_SENT = Counter("celery_task_sent", "Tasks published.", _COMPAT)
+CELERY_TASK_RECEIVED = Counter("celery_task_received", "Tasks received by a worker.", _COMPAT)
+CELERY_TASK_STARTED = Counter("celery_task_started", "Tasks started.", _COMPAT)
+CELERY_TASK_SUCCEEDED = Counter("celery_task_succeeded", "Tasks succeeded.", _COMPAT)
+CELERY_TASK_FAILED = Counter("celery_task_failed", "Tasks failed.", [*_COMPAT, "exception"])
+CELERY_TASK_RETRIED = Counter("celery_task_retried", "Tasks retried.", _COMPAT)
+CELERY_TASK_REJECTED = Counter("celery_task_rejected", "Tasks rejected.", _COMPAT)
+CELERY_TASK_REVOKED = Counter("celery_task_revoked", "Tasks revoked.", _COMPAT)
+CELERY_TASK_RUNTIME = Histogram("celery_task_runtime", "Task run time, seconds.", _COMPAT, buckets=TASK_BUCKETS)

@@ -1,0 +1,84 @@
+"""Worker heartbeats in Redis, the contract with the operator (docs/conventions.md, "Worker heartbeats").
+
+Writer: the worker's parent process. Readers: the operator (its own reader, by the JSON contract) and the metrics
+collector here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+INDEX_KEY = "celerity:workers"
+KEY_PREFIX = "celerity:worker:"
+VERSION = 1
+
+
+def worker_key(nodename: str) -> str:
+    return f"{KEY_PREFIX}{nodename}"
+
+
+def heartbeat_document(
+    *, nodename: str, pool: str, queues: list[str], concurrency: int, active_queues: Iterable[str],
+    reserved_queues: Iterable[str], state: str, interval: float, now: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    active, reserved = Counter(active_queues), Counter(reserved_queues)
+    return {
+        "v": VERSION,
+        "hostname": nodename,
+        "pod": os.environ.get("POD_NAME") or socket.gethostname(),
+        "pool": pool,
+        "queues": queues,
+        "concurrency": concurrency,
+        "pid": os.getpid(),
+        "active": sum(active.values()),
+        "reserved": sum(reserved.values()),
+        "active_by_queue": dict(active),
+        "reserved_by_queue": dict(reserved),
+        "state": state,
+        "ts": time.time() if now is None else now,
+        "ttl": ttl_for(interval),
+    }
+
+
+def ttl_for(interval: float) -> int:
+    return max(int(round(3 * interval)), 1)
+
+
+def publish(client: redis.Redis, document: dict[str, Any]) -> None:
+    nodename = document["hostname"]
+    pipe = client.pipeline(transaction=False)
+    pipe.set(worker_key(nodename), json.dumps(document), ex=document["ttl"])
+    pipe.zadd(INDEX_KEY, {nodename: document["ts"]})
+    pipe.zremrangebyscore(INDEX_KEY, "-inf", document["ts"] - 10 * document["ttl"])
+    pipe.execute()
+
+
+def remove(client: redis.Redis, nodename: str) -> None:
+    client.pipeline(transaction=False).delete(worker_key(nodename)).zrem(INDEX_KEY, nodename).execute()
+
+
+def read_fresh(client: redis.Redis, *, now: float | None = None) -> list[dict[str, Any]]:
+    """Heartbeats whose key still exists and whose timestamp is within its TTL."""
+    now = time.time() if now is None else now
+    names = [n.decode() if isinstance(n, bytes) else n for n in client.zrange(INDEX_KEY, 0, -1)]
+    if not names:
+        return []
+    documents = []
+    for raw in client.mget([worker_key(n) for n in names]):
+        if raw is None:
+            continue
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(document, dict) and now - float(document.get("ts", 0)) <= float(document.get("ttl", 0)):
+            documents.append(document)
+    return documents
