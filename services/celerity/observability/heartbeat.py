@@ -49,7 +49,7 @@ def heartbeat_document(
 
 
 def ttl_for(interval: float) -> int:
-    return max(int(round(3 * interval)), 1)
+    return max(round(3 * interval), 1)
 
 
 def publish(client: redis.Redis, document: dict[str, Any]) -> None:

@@ -24,7 +24,9 @@ def _queue(request: Any) -> str:
 
 
 @signals.before_task_publish.connect
-def _on_publish(sender: str | None = None, headers: dict[str, Any] | None = None, routing_key: str = "", **_: Any) -> None:
+def _on_publish(
+    sender: str | None = None, headers: dict[str, Any] | None = None, routing_key: str = "", **_: Any
+) -> None:
     if headers is not None:
         headers.setdefault(PUBLISHED_HEADER, time.time())
     m.CELERY_TASK_SENT.labels(name=sender or "unknown", queue_name=routing_key or "unknown").inc()
