@@ -47,6 +47,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subproce
     if proc.poll() is None:
         proc.kill()
         proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
 
 
 def test_the_api_is_ready_and_the_token_is_stored(running: tuple[subprocess.Popen[bytes], Path, int]) -> None:
@@ -70,7 +72,7 @@ def test_other_commands_find_the_stack_with_no_setup(running: tuple[subprocess.P
         [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings; print(settings.REDIS_URL)"],
         cwd=processes.SERVICES_DIR, env=env, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    assert shell.stdout.strip() == info["redis_url"]
+    assert shell.stdout.strip().splitlines()[-1] == info["redis_url"]
     ping = subprocess.run(
         [str(processes.BIN_DIR / "celery"), "-A", "config.celery_app", "inspect", "ping", "--timeout", "5"],
         cwd=processes.SERVICES_DIR, env=env, capture_output=True, text=True, timeout=60, check=False,
