@@ -40,8 +40,8 @@ lint: $(STAMP) ## ruff, import contracts, mypy, shellcheck, hadolint
 	@$(BIN)/ruff format --check .
 	@PYTHONPATH=services:operator/src:. $(BIN)/lint-imports --no-cache
 	@DATABASE_URL=postgres://lint@localhost/lint REDIS_URL=redis://localhost:6379/0 $(BIN)/mypy
-	@$(BIN)/shellcheck scripts/*.sh scripts/kind/*.sh
-	@$(BIN)/hadolint services/Dockerfile operator/Dockerfile
+	@files=$$(git ls-files '*.sh'); if [ -n "$$files" ]; then $(BIN)/shellcheck $$files; fi
+	@files=$$(git ls-files '*Dockerfile'); if [ -n "$$files" ]; then $(BIN)/hadolint $$files; fi
 
 .PHONY: fmt
 fmt: $(STAMP) ## format and autofix

@@ -13,6 +13,7 @@ import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class ServerError(RuntimeError):
@@ -114,7 +115,7 @@ def start_postgres(datadir: Path, *, database: str = "celerity") -> PostgresServ
     datadir.mkdir(parents=True, exist_ok=True)
     try:
         # cleanup_mode=None: we stop it ourselves, so a crash of this process never deletes data.
-        server = pgserver.get_server(datadir, cleanup_mode=None)
+        server = pgserver.get_server(datadir, cleanup_mode=None)  # type: ignore[attr-defined]
     except Exception as exc:  # pgserver raises bare subprocess errors; say where the log is
         raise ServerError(f"embedded Postgres failed to start ({exc}); see {datadir / 'log'}") from exc
     query = urllib.parse.parse_qs(urllib.parse.urlparse(server.get_uri()).query)
@@ -145,9 +146,9 @@ def with_database(url: str, database: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path="/" + database))
 
 
-def _psycopg_params(url: str, *, dbname: str) -> dict[str, object]:
+def _psycopg_params(url: str, *, dbname: str) -> dict[str, Any]:
     parts = urllib.parse.urlsplit(url)
-    params: dict[str, object] = {"dbname": dbname, "user": urllib.parse.unquote(parts.username or "postgres")}
+    params: dict[str, Any] = {"dbname": dbname, "user": urllib.parse.unquote(parts.username or "postgres")}
     if parts.password:
         params["password"] = urllib.parse.unquote(parts.password)
     if parts.hostname:

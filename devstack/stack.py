@@ -93,7 +93,10 @@ def local_stack(
         try:
             say(">> applying migrations")
             _migrate(env, logdir / "migrate.log")
-            info = StackInfo(api_url=f"http://127.0.0.1:{port}", token=token, pid=os.getpid(), **_urls(urls))
+            info = StackInfo(
+                api_url=f"http://127.0.0.1:{port}", token=token, pid=os.getpid(),
+                redis_url=urls["REDIS_URL"], database_url=urls["DATABASE_URL"],
+            )  # fmt: skip
             say(f">> starting web on {info.api_url} and workers for pools {', '.join(p.name for p in pools)}")
             web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1",
                        "PROMETHEUS_MULTIPROC_DIR": str(_fresh(rundir / "metrics" / "web"))}  # fmt: skip
@@ -112,10 +115,6 @@ def local_stack(
             say(">> stopping (workers finish or return their in-flight tasks)")
             _remove_stack_files(rundir)
             group.stop(grace=float(os.environ.get("CELERITY_STOP_GRACE", "60")))
-
-
-def _urls(urls: dict[str, str]) -> dict[str, str]:
-    return {"redis_url": urls["REDIS_URL"], "database_url": urls["DATABASE_URL"]}
 
 
 def _fresh(directory: Path) -> Path:

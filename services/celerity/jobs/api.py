@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from typing import Annotated
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Query, Status
+from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
+from pydantic import Field
 
 from celerity.jobs import selectors, services
 from celerity.jobs.models import Job, Workload
-from celerity.jobs.schemas import ErrorOut, JobAccepted, JobIn, JobOut, JobPage
+from celerity.jobs.schemas import ErrorOut, JobAccepted, JobIn, JobOut, JobPage, ProgressOut
 
 
 class BearerToken(HttpBearer):
@@ -85,7 +87,7 @@ def _job_out(job: Job) -> JobOut:
     progress = selectors.job_progress_get(job=job)
     return JobOut(
         id=job.id, workload=job.workload, status=job.status, items=job.items, chunk_size=job.chunk_size,
-        queue=job.queue, progress={"done": progress.done, "failed": progress.failed, "total": progress.total},
+        queue=job.queue, progress=ProgressOut(done=progress.done, failed=progress.failed, total=progress.total),
         result=job.result, error=job.error, created_at=job.created_at, started_at=job.started_at,
         finished_at=job.finished_at,
     )  # fmt: skip
@@ -104,7 +106,11 @@ def job_create(request: HttpRequest, payload: JobIn) -> Status[JobAccepted]:
 
 
 @api.get("/jobs", response={200: JobPage, 401: ErrorOut, 422: ErrorOut})
-def job_list(request: HttpRequest, limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0)) -> JobPage:
+def job_list(
+    request: HttpRequest,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    offset: Annotated[int, Field(ge=0)] = 0,
+) -> JobPage:
     jobs = selectors.job_list()
     count = jobs.count()
     page = [_job_out(job) for job in jobs[offset : offset + limit]]

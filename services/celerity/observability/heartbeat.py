@@ -62,13 +62,16 @@ def publish(client: redis.Redis, document: dict[str, Any]) -> None:
 
 
 def remove(client: redis.Redis, nodename: str) -> None:
-    client.pipeline(transaction=False).delete(worker_key(nodename)).zrem(INDEX_KEY, nodename).execute()
+    pipe = client.pipeline(transaction=False)
+    pipe.delete(worker_key(nodename))
+    pipe.zrem(INDEX_KEY, nodename)
+    pipe.execute()
 
 
 def read_fresh(client: redis.Redis, *, now: float | None = None) -> list[dict[str, Any]]:
     """Heartbeats whose key still exists and whose timestamp is within its TTL."""
     now = time.time() if now is None else now
-    names = [n.decode() if isinstance(n, bytes) else n for n in client.zrange(INDEX_KEY, 0, -1)]
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in client.zrange(INDEX_KEY, 0, -1)]
     if not names:
         return []
     documents = []
