@@ -101,6 +101,8 @@ def decide(*, load: Load, current: int, spec: Spec, history: Sequence[Recommenda
     return Decision(current, need, f"hold: {current} replicas match backlog {load.backlog}")
 
 
-def remember(history: Sequence[Recommendation], decision: Decision, now: float, keep_seconds: float) -> list[Recommendation]:
+def remember(
+    history: Sequence[Recommendation], decision: Decision, now: float, keep_seconds: float
+) -> list[Recommendation]:
     """The history for the next decision: this need, plus what is still inside the longest window."""
     return [*(r for r in history if now - r.at < keep_seconds), Recommendation(now, decision.need)]
