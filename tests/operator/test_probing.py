@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -42,7 +43,7 @@ async def test_reserved_and_running_tasks_are_seen(celery_workers: dict[str, int
     deadline = time.monotonic() + 15
     observation = await probe(client, ["bulk"])
     while time.monotonic() < deadline and not (observation.unacked["bulk"] and observation.load().running):
-        time.sleep(0.3)
+        await asyncio.sleep(0.3)
         observation = await probe(client, ["bulk"])
     load = observation.load()
     assert observation.unacked["bulk"] >= 2, "two children hold tasks they have not acknowledged"
