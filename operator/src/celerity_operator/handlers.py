@@ -18,7 +18,9 @@ _pools: list[PoolState] = []  # every pool's state, so its Redis connections clo
 
 
 @kopf.on.startup()
-async def startup(settings: kopf.OperatorSettings, logger: logging.Logger, **_: Any) -> None:
+async def startup(
+    settings: kopf.OperatorSettings, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+) -> None:
     global _settings
     _settings = Settings.from_env()
     settings.posting.level = logging.INFO
@@ -39,8 +41,8 @@ def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=1.0)
 async def autoscale(
-    spec: dict[str, Any], name: str, namespace: str, body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch,
-    logger: logging.Logger, **_: Any,
+    spec: kopf.Spec, name: str, namespace: str | None, body: kopf.Body, memo: Any, patch: kopf.Patch,
+    logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any,
 ) -> None:  # fmt: skip
     if "pool" not in memo:
         memo["pool"] = PoolState()
@@ -55,10 +57,10 @@ async def autoscale(
         return
     state.last_run = now
     try:
-        outcome = await reconcile(name=name, namespace=namespace, spec=dict(spec), state=state,
+        outcome = await reconcile(name=name, namespace=namespace or "default", spec=dict(spec), state=state,
                                   redis_url=_settings.redis_url)  # fmt: skip
     except Exception as exc:
-        metrics.RECONCILE_ERRORS.labels(namespace=namespace, pool=name).inc()
+        metrics.RECONCILE_ERRORS.labels(namespace=namespace or "", pool=name).inc()
         logger.exception("reconcile of %s/%s failed", namespace, name)
         kopf.warn(body, reason="ReconcileFailed", message=str(exc)[:500])
         return

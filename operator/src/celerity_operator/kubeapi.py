@@ -46,7 +46,7 @@ async def _request(method: str, path: str, **kwargs: Any) -> Any:
         headers["Authorization"] = f"{_connection.scheme or 'Bearer'} {_connection.token}"
     context: ssl.SSLContext | bool = False
     if _connection.server.startswith("https"):
-        context = ssl.create_default_context(cafile=_connection.ca_path) if _connection.ca_path else True  # type: ignore[assignment]
+        context = ssl.create_default_context(cafile=_connection.ca_path) if _connection.ca_path else True
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(timeout=timeout) as session, session.request(
         method, _connection.server.rstrip("/") + path, headers=headers, ssl=context, **kwargs
