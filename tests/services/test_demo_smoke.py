@@ -6,7 +6,7 @@ from celery.exceptions import TimeoutError as CeleryTimeoutError
 
 from celerity.demo.tasks import add, xsum
 
-pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("drained")]
 
 
 def test_group_returns_every_sum(celery_workers: dict[str, int]) -> None:

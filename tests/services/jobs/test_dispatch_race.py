@@ -12,7 +12,7 @@ from celerity.demo.tasks import job_visible
 from celerity.jobs import services
 from celerity.jobs.models import Job, Workload
 
-pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("drained")]
 
 
 def test_naive_dispatch_inside_a_transaction_makes_the_worker_miss_the_row(celery_workers: dict[str, int]) -> None:

@@ -10,7 +10,7 @@ from django.test import Client
 
 from celerity.jobs.models import Item, ItemState
 
-pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("drained")]
 
 
 def expected_sum(n: int) -> int:
@@ -83,9 +83,12 @@ def test_cancel_stops_outstanding_work_and_the_job_ends_cancelled(
     assert api_client.post(f"/api/jobs/{body['id']}/cancel").status_code == 409
 
 
-def test_the_list_is_paginated(api_client: Client, celery_workers: dict[str, int]) -> None:
+def test_the_list_is_paginated(
+    api_client: Client, celery_workers: dict[str, int], wait_for_job: Callable[..., dict[str, Any]]
+) -> None:
     for _ in range(3):
-        api_client.post("/api/jobs", {"workload": "map", "items": 5}, content_type="application/json")
+        job = api_client.post("/api/jobs", {"workload": "map", "items": 5}, content_type="application/json").json()
+        wait_for_job(job["id"])
     page = api_client.get("/api/jobs?limit=2").json()
     assert page["count"] >= 3
     assert len(page["items"]) == 2

@@ -15,7 +15,7 @@ from celerity.demo.tasks import add
 from celerity.observability import heartbeat
 from tests.services.observability.scraping import names, scrape, value
 
-pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("drained")]
 
 
 def test_every_task_is_counted_exactly_once_across_pool_children(celery_workers: dict[str, int]) -> None:
