@@ -117,3 +117,30 @@ async def test_an_invalid_spec_is_an_error_condition_not_a_crash(kmock: Any, ope
     await run_operator(kmock, 3)
     assert condition(kmock, "Ready") == "False"
     assert replicas(kmock) == 0
+
+
+@pytest.mark.asyncio
+async def test_before_a_scale_down_busy_pods_cost_more_to_delete(kmock: Any, operator_env: redis.Redis) -> None:
+    import json
+    import time
+
+    spec = {**SPEC, "scaleDown": {"stabilizationWindowSeconds": 0, "maxStepPods": 5, "maxStepPercent": 100}}
+    declare(kmock, spec, replicas=3)
+    for pod in ("w-busy", "w-idle-1", "w-idle-2"):
+        kmock.objects["v1/pods", NS, pod] = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": pod, "namespace": NS, "resourceVersion": "1",
+                         "labels": {"celerity.dev/workerpool": POOL}},
+        }  # fmt: skip
+    beat = {"v": 1, "hostname": "bulk@w-busy", "pod": "w-busy", "pool": POOL, "queues": [QUEUE], "concurrency": 1,
+            "active": 1, "reserved": 0, "state": "running", "ts": time.time() + 30, "ttl": 60}  # fmt: skip
+    operator_env.set("celerity:worker:bulk@w-busy", json.dumps(beat), ex=60)
+    operator_env.zadd("celerity:workers", {"bulk@w-busy": beat["ts"]})
+    await run_operator(kmock, 4)
+    cost = "controller.kubernetes.io/pod-deletion-cost"
+    annotations = {
+        p: kmock.objects["v1/pods", NS, p]["metadata"].get("annotations", {}) for p in ("w-busy", "w-idle-1")
+    }
+    assert annotations["w-busy"][cost] == "1000"
+    assert annotations["w-idle-1"][cost] == "0"
+    assert replicas(kmock) == 1, "down to the one busy pod, never below it"
