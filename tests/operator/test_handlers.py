@@ -144,3 +144,31 @@ async def test_before_a_scale_down_busy_pods_cost_more_to_delete(kmock: Any, ope
     assert annotations["w-busy"][cost] == "1000"
     assert annotations["w-idle-1"][cost] == "0"
     assert replicas(kmock) == 1, "down to the one busy pod, never below it"
+
+
+@pytest.mark.asyncio
+async def test_the_broker_can_come_from_a_secret(kmock: Any, operator_env: redis.Redis,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import base64
+
+    url = operator_env.connection_pool.connection_kwargs
+    broker = f"redis://{url['host']}:{url['port']}/{url['db']}"
+    monkeypatch.delenv("CELERITY_OPERATOR_REDIS_URL")
+    operator_env.lpush(QUEUE, *[f"message-{i}" for i in range(5)])
+    declare(kmock, {**SPEC, "broker": {"secretRef": {"name": "celerity-redis"}}})
+    kmock.resources["v1/secrets"] = {"kind": "Secret", "namespaced": True, "verbs": ["get"]}
+    kmock.objects["v1/secrets", NS, "celerity-redis"] = {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "celerity-redis", "namespace": NS},
+        "data": {"url": base64.b64encode(broker.encode()).decode()},
+    }  # fmt: skip
+    await run_operator(kmock, 4)
+    assert replicas(kmock) == 2  # ceil(5 / 4)
+
+
+@pytest.mark.asyncio
+async def test_a_missing_secret_is_a_probe_failure(kmock: Any, operator_env: redis.Redis) -> None:
+    declare(kmock, {**SPEC, "broker": {"secretRef": {"name": "absent"}}}, replicas=1)
+    kmock.resources["v1/secrets"] = {"kind": "Secret", "namespaced": True, "verbs": ["get"]}
+    await run_operator(kmock, 3)
+    assert replicas(kmock) == 1
+    assert condition(kmock, "ProbeFailed") == "True"

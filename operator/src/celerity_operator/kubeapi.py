@@ -16,6 +16,7 @@ RBAC_RULES: list[dict[str, list[str]]] = [
     {"apiGroups": ["celerity.dev"], "resources": ["workerpools/status"], "verbs": ["get", "patch"]},
     {"apiGroups": ["apps"], "resources": ["deployments/scale"], "verbs": ["get", "patch"]},
     {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "patch"]},
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},  # only for spec.broker.secretRef
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
 ]
@@ -78,3 +79,14 @@ async def pod_annotate(namespace: str, name: str, annotations: dict[str, str]) -
         "PATCH", f"/api/v1/namespaces/{namespace}/pods/{name}", json={"metadata": {"annotations": annotations}},
         headers={"Content-Type": "application/merge-patch+json"},
     )  # fmt: skip
+
+
+async def secret_value(namespace: str, name: str, key: str) -> str:
+    """One key of a Secret, decoded; KubeApiError names what is missing."""
+    import base64
+
+    body = await _request("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}")
+    data = body.get("data") or {}
+    if key not in data:
+        raise KubeApiError(f"secret {namespace}/{name} has no key {key!r}")
+    return base64.b64decode(data[key]).decode()

@@ -92,6 +92,15 @@ async def reconcile(
     metrics.MAXIMUM.labels(**labels).set(pool_spec.max_replicas)
     current = await kubeapi.scale_get(namespace, deployment)
     metrics.CURRENT.labels(**labels).set(current)
+    secret_ref = (spec.get("broker") or {}).get("secretRef")
+    if secret_ref:
+        try:
+            redis_url = await kubeapi.secret_value(
+                namespace, str(secret_ref["name"]), str(secret_ref.get("key", "url"))
+            )
+        except kubeapi.KubeApiError as exc:
+            metrics.PROBE_ERRORS.labels(**labels).inc()
+            return _probe_failed(labels, current, f"broker secret unreadable: {exc}")
     if not redis_url:
         return _probe_failed(labels, current, "no broker: set spec.broker or CELERITY_OPERATOR_REDIS_URL")
     if state.client is None or state.client_url != redis_url:
