@@ -90,6 +90,8 @@ async def test_a_filled_queue_scales_the_deployment_and_says_so(kmock: Any, oper
     assert status(kmock)["desiredReplicas"] == 3
     assert condition(kmock, "Ready") == "True"
     assert "lastScaleReason" in status(kmock)
+    reasons = {obj.get("reason") for key, obj in kmock.objects.items() if "events" in str(key[0])}
+    assert "ScaledUp" in reasons, f"every scale decision is also an Event; saw {reasons}"
 
 
 @pytest.mark.asyncio
