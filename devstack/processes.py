@@ -97,3 +97,32 @@ def base_env(stack: dict[str, str]) -> dict[str, str]:
     env["PATH"] = f"{BIN_DIR}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
+
+
+class ReplicaSet:
+    """Plays Kubernetes' ReplicaSet for one pool on this machine: as many worker processes as asked for, each in its
+    own process group; the ones removed get SIGTERM (Celery's warm shutdown) like a deleted pod."""
+
+    def __init__(self, pool: PoolSpec, env: dict[str, str], logdir: Path) -> None:
+        self.pool, self.env, self.logdir = pool, env, logdir
+        self.replicas: list[ProcessGroup] = []
+        self.stopped = 0
+        self.peak = 0
+
+    def scale(self, replicas: int) -> None:
+        from devstack.servers import free_port
+
+        while len(self.replicas) < replicas:
+            name = f"{self.pool.name}-{time.monotonic_ns()}"
+            metrics_dir = self.logdir / "metrics" / name
+            metrics_dir.mkdir(parents=True, exist_ok=True)
+            env = worker_env(self.pool, self.env, metrics_port=free_port(), multiproc_dir=metrics_dir)
+            group = ProcessGroup()
+            argv = [*worker_argv(self.pool)]
+            argv[argv.index("-n") + 1] = f"{self.pool.name}-{len(self.replicas)}-{time.monotonic_ns() % 100000}@%h"
+            group.start(name, argv, env, log=self.logdir / f"{name}.log")
+            self.replicas.append(group)
+        while len(self.replicas) > replicas:
+            self.replicas.pop().stop(grace=float(self.env.get("CELERITY_STOP_GRACE", "60")))
+            self.stopped += 1
+        self.peak = max(self.peak, len(self.replicas))

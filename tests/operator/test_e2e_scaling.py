@@ -1,15 +1,14 @@
 """The loop closed on one machine: kopf + kmock decide, real Celery workers follow the Deployment's replicas.
 
-A harness watches `spec.replicas` of the Deployment in kmock and runs that many real worker processes for the pool's
-queue (SIGTERM for the ones removed). A burst of chunked work must scale the pool up, drain, scale it back down, and
-every item must be recorded exactly once. The test prints the reaction and drain times.
+A harness (devstack's ReplicaSet) follows `spec.replicas` of the Deployment in kmock with that many real worker
+processes for the pool's queue, and SIGTERMs the ones removed. A burst of chunked work must scale the pool up,
+drain, scale it back down, and every item must be recorded exactly once. The test prints the reaction and drain times.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -28,37 +27,6 @@ SPEC = {
 }  # fmt: skip
 
 
-class Harness:
-    """Plays the ReplicaSet: as many worker processes as the Deployment asks for."""
-
-    def __init__(self, env: dict[str, str], logdir: Path) -> None:
-        self.env, self.logdir = env, logdir
-        self.workers: list[processes.ProcessGroup] = []
-        self.stopped_by_sigterm = 0
-        self.peak = 0
-
-    def follow(self, replicas: int) -> None:
-        while len(self.workers) < replicas:
-            index = len(self.workers)
-            pool = processes.PoolSpec(f"e2e{index}-{time.monotonic_ns()}", (QUEUE,), concurrency=1)
-            metrics_dir = self.logdir / f"metrics-{pool.name}"
-            metrics_dir.mkdir()
-            env = processes.worker_env(pool, self.env, metrics_port=free_port(), multiproc_dir=metrics_dir)
-            group = processes.ProcessGroup()
-            group.start(pool.name, processes.worker_argv(pool), env, log=self.logdir / f"{pool.name}.log")
-            self.workers.append(group)
-        while len(self.workers) > replicas:
-            group = self.workers.pop()
-            for child in group.children:
-                child.process.send_signal(signal.SIGTERM)  # what the kubelet sends; warm shutdown
-            group.stop(grace=30)
-            self.stopped_by_sigterm += 1
-        self.peak = max(self.peak, len(self.workers))
-
-    def stop(self) -> None:
-        self.follow(0)
-
-
 @pytest.mark.asyncio
 async def test_a_burst_scales_up_drains_and_scales_back_down(
     kmock: Any, celery_workers: dict[str, int], stack_env: dict[str, str], redis_url: str,
@@ -73,7 +41,7 @@ async def test_a_burst_scales_up_drains_and_scales_back_down(
     monkeypatch.setenv("CELERITY_OPERATOR_METRICS_PORT", str(free_port()))
     monkeypatch.setenv("CELERITY_OPERATOR_API_SERVER", str(kmock.url))
     declare(kmock, SPEC)
-    harness = Harness(stack_env, tmp_path)
+    harness = processes.ReplicaSet(processes.PoolSpec("e2e", (QUEUE,), concurrency=1), stack_env, tmp_path)
     items = 240
     job = await asyncio.to_thread(
         services.job_create,
@@ -86,7 +54,7 @@ async def test_a_burst_scales_up_drains_and_scales_back_down(
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 replicas = int(kmock.objects["apps/v1/deployments", NS, DEPLOY]["spec"]["replicas"])
-                await asyncio.to_thread(harness.follow, replicas)
+                await asyncio.to_thread(harness.scale, replicas)
                 if replicas and scaled_up_at is None:
                     scaled_up_at = time.monotonic()
                 status = await asyncio.to_thread(lambda: Job.objects.get(id=job.id).status)
@@ -97,7 +65,7 @@ async def test_a_burst_scales_up_drains_and_scales_back_down(
                     break
                 await asyncio.sleep(0.5)
     finally:
-        await asyncio.to_thread(harness.stop)
+        await asyncio.to_thread(harness.scale, 0)
 
     finished = await asyncio.to_thread(lambda: Job.objects.get(id=job.id))
     writes = await asyncio.to_thread(lambda: sorted(set(Item.objects.filter(job=job).values_list("writes", flat=True))))
@@ -107,7 +75,7 @@ async def test_a_burst_scales_up_drains_and_scales_back_down(
     assert finished.result == {"sum": sum(i * i for i in range(items)), "count": items}
     assert writes == [1], "every item recorded exactly once"
     assert scaled_down_at is not None, "the pool did not scale back to zero after the drain"
-    assert harness.stopped_by_sigterm >= harness.peak
+    assert harness.stopped >= harness.peak
     report = (
         f"reaction (job submitted -> first replica): {scaled_up_at - submitted:.1f}s; "
         f"peak {harness.peak} replicas; drain: {drained_at - scaled_up_at:.1f}s; "  # type: ignore[operator]
