@@ -54,6 +54,12 @@ def _banner(info: stack.StackInfo) -> None:
         ("health", f"{info.api_url}/healthz  {info.api_url}/readyz"),
         ("metrics", "  ".join([info.web_metrics, *info.worker_metrics.values()])),
         ("API token", f"{info.token}  (also in .run/api-token)"),
+        (
+            "autoscale",
+            f"pool {info.autoscaled}: up to 3 extra workers on backlog (the operator's probe and policy)"
+            if info.autoscaled
+            else "off",
+        ),
         ("Redis", info.redis_url),
         ("Postgres", info.database_url),
     ]

@@ -8,6 +8,7 @@ endpoints for tools.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -18,8 +19,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devstack import processes, servers
+from devstack.autoscaling import LOCAL_POLICY, LocalAutoscaler
 
 # CELERITY_RUN_DIR moves the state (and the stack files other commands read) elsewhere, e.g. for tests.
 RUN_DIR = Path(os.environ.get("CELERITY_RUN_DIR") or processes.REPO_ROOT / ".run")
@@ -38,6 +41,7 @@ class StackInfo:
     redis_url: str = ""
     database_url: str = ""
     pid: int = 0
+    autoscaled: str = ""  # the pool whose extra workers follow the backlog
 
     @property
     def web_metrics(self) -> str:
@@ -75,6 +79,7 @@ def local_stack(
     persistent: bool = True,
     progress: bool = True,
     metrics_port: int = FIRST_WORKER_METRICS_PORT,
+    autoscale: bool = True,
 ) -> Iterator[StackInfo]:
     """Start everything, wait until it is ready, yield where it is, and stop it all cleanly on exit."""
     say = print if progress else (lambda *_a, **_k: None)
@@ -85,6 +90,7 @@ def local_stack(
     if not _port_free(port):
         raise StackError(f"port {port} is in use (another `make run`?); stop it or set PORT=<free port>")
     group = processes.ProcessGroup()
+    scaler: LocalAutoscaler | None = None
     say(">> starting Redis and Postgres" + (" (embedded)" if not os.environ.get("REDIS_URL") else ""))
     with servers.redis_and_postgres(rundir, persistent=persistent) as urls:
         token = api_token(rundir)
@@ -109,12 +115,31 @@ def local_stack(
                             log=None if echo_logs else logdir / f"worker-{pool.name}.log")  # fmt: skip
                 info.worker_metrics[pool.name] = f"http://127.0.0.1:{metrics_port + offset}/metrics"
             _wait_ready(info, group, logdir, pools=len(pools))
+            if autoscale:
+                scaler = _autoscaler(pools, env, rundir, urls["REDIS_URL"], say)
+                info.autoscaled = scaler.replicas.env["CELERITY_POOL"] if scaler else ""
             _write_stack_files(rundir, info, stack)
             yield info
         finally:
             say(">> stopping (workers finish or return their in-flight tasks)")
             _remove_stack_files(rundir)
+            if scaler is not None:
+                scaler.stop()
             group.stop(grace=float(os.environ.get("CELERITY_STOP_GRACE", "60")))
+
+
+def _autoscaler(
+    pools: tuple[processes.PoolSpec, ...], env: dict[str, str], rundir: Path, redis_url: str, say: Any
+) -> LocalAutoscaler | None:
+    """Extra workers for the bulk pool, added and removed on backlog by the operator's own probe and policy."""
+    bulk = next((pool for pool in pools if pool.name == "bulk"), None)
+    if bulk is None:
+        return None
+    extra = processes.PoolSpec(f"{bulk.name}-auto", bulk.queues, bulk.concurrency)
+    replicas = processes.ReplicaSet(extra, {**env, "CELERITY_POOL": bulk.name}, rundir / "logs")
+    scaler = LocalAutoscaler(replicas, redis_url, spec=dataclasses.replace(LOCAL_POLICY, min_replicas=0), say=say)
+    scaler.start()
+    return scaler
 
 
 def _fresh(directory: Path) -> Path:
