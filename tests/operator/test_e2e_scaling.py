@@ -27,6 +27,16 @@ SPEC = {
 }  # fmt: skip
 
 
+def _db(query: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run an ORM call in this worker thread and close the thread's connection (threads do not close their own)."""
+    from django.db import connection
+
+    try:
+        return query(*args, **kwargs)
+    finally:
+        connection.close()
+
+
 @pytest.mark.asyncio
 async def test_a_burst_scales_up_drains_and_scales_back_down(
     kmock: Any, celery_workers: dict[str, int], stack_env: dict[str, str], redis_url: str,
@@ -44,7 +54,7 @@ async def test_a_burst_scales_up_drains_and_scales_back_down(
     harness = processes.ReplicaSet(processes.PoolSpec("e2e", (QUEUE,), concurrency=1), stack_env, tmp_path)
     items = 240
     job = await asyncio.to_thread(
-        services.job_create,
+        _db, services.job_create,
         request=services.JobRequest(workload=Workload.CHUNKED, items=items, chunk_size=4, queue=QUEUE, item_cost_ms=25),
     )  # fmt: skip
     submitted = time.monotonic()
@@ -57,7 +67,7 @@ async def test_a_burst_scales_up_drains_and_scales_back_down(
                 await asyncio.to_thread(harness.scale, replicas)
                 if replicas and scaled_up_at is None:
                     scaled_up_at = time.monotonic()
-                status = await asyncio.to_thread(lambda: Job.objects.get(id=job.id).status)
+                status = await asyncio.to_thread(_db, lambda: Job.objects.get(id=job.id).status)
                 if status != "running" and status != "pending" and drained_at is None:
                     drained_at = time.monotonic()
                 if drained_at and replicas == 0:
@@ -67,8 +77,10 @@ async def test_a_burst_scales_up_drains_and_scales_back_down(
     finally:
         await asyncio.to_thread(harness.scale, 0)
 
-    finished = await asyncio.to_thread(lambda: Job.objects.get(id=job.id))
-    writes = await asyncio.to_thread(lambda: sorted(set(Item.objects.filter(job=job).values_list("writes", flat=True))))
+    finished = await asyncio.to_thread(_db, lambda: Job.objects.get(id=job.id))
+    writes = await asyncio.to_thread(
+        _db, lambda: sorted(set(Item.objects.filter(job=job).values_list("writes", flat=True)))
+    )
     assert scaled_up_at is not None, "the burst never scaled the pool up"
     assert harness.peak >= 2, f"expected a proportional scale-up, peaked at {harness.peak}"
     assert finished.status == "succeeded", finished.error

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 
 from devstack.servers import free_port
 
@@ -92,6 +93,16 @@ async def test_a_filled_queue_scales_the_deployment_and_says_so(kmock: Any, oper
     assert "lastScaleReason" in status(kmock)
     reasons = {obj.get("reason") for key, obj in kmock.objects.items() if "events" in str(key[0])}
     assert "ScaledUp" in reasons, f"every scale decision is also an Event; saw {reasons}"
+    from prometheus_client.parser import text_string_to_metric_families
+
+    url = f"http://127.0.0.1:{os.environ['CELERITY_OPERATOR_METRICS_PORT']}/metrics"
+    text = (await asyncio.to_thread(requests.get, url, timeout=5)).text
+    samples = {(s.name, s.labels.get("pool"), s.labels.get("state", s.labels.get("direction"))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+    assert samples[("celerity_operator_replicas_desired", POOL, None)] == 3
+    assert samples[("celerity_operator_backlog_tasks", POOL, "waiting")] == 10
+    assert samples[("celerity_operator_scale_events_total", POOL, "up")] >= 1
+    assert samples[("celerity_operator_probe_duration_seconds_count", POOL, None)] >= 1
 
 
 @pytest.mark.asyncio
