@@ -44,9 +44,16 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subproce
             pytest.fail(f"make run did not come up:\n{output}")
         time.sleep(0.25)
     yield proc, rundir, port
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+    if proc.poll() is None:  # a test failed before the Ctrl-C test: stop it the same way, then make sure
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for child in psutil.wait_procs(tree, timeout=10)[1]:
+            child.kill()
     if proc.stdout:
         proc.stdout.close()
 
