@@ -11,7 +11,7 @@ import helm_python
 import pytest
 import yaml
 
-from tests.charts.conftest import CHART_DIR, CI_VALUES, KUBERNETES_VERSIONS, chart, ci_ids, render_chart
+from tests.charts.rendering import CHART_DIR, CI_VALUES, KUBERNETES_VERSIONS, chart, ci_ids, render_chart
 
 WARNING = 2  # helm lint severities: 1 info, 2 warning, 3 error
 
