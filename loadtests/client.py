@@ -1,33 +1,53 @@
-"""A small client for the jobs API."""
+"""A small client for the jobs API (docs/api.md): submit, read, list."""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from typing import Any
 
 import requests
 
 
 class ApiError(RuntimeError):
-    pass
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class JobsClient:
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, *, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def submit(self, payload: dict[str, Any]) -> dict[str, Any]:
-        response = self.session.post(f"{self.base_url}/api/jobs", json=payload, timeout=30)
+    def submit(self, payload: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        """The 202 answer and how long the POST took (the API's submit latency, seen by the client)."""
+        started = time.perf_counter()
+        try:
+            response = self.session.post(f"{self.base_url}/api/jobs", json=payload, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ApiError(f"POST /api/jobs {payload}: {exc}") from exc
+        seconds = time.perf_counter() - started
         if response.status_code != 202:
-            raise ApiError(f"POST /api/jobs {payload} -> {response.status_code}: {response.text[:300]}")
-        return dict(response.json())
+            raise ApiError(f"POST /api/jobs {payload} -> {response.status_code}: {response.text[:300]}",
+                           response.status_code)  # fmt: skip
+        return dict(response.json()), seconds
 
     def get(self, job_id: str) -> dict[str, Any]:
-        response = self.session.get(f"{self.base_url}/api/jobs/{job_id}", timeout=30)
+        try:
+            response = self.session.get(f"{self.base_url}/api/jobs/{job_id}", timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ApiError(f"GET /api/jobs/{job_id}: {exc}") from exc
         if response.status_code != 200:
-            raise ApiError(f"GET /api/jobs/{job_id} -> {response.status_code}: {response.text[:300]}")
+            raise ApiError(f"GET /api/jobs/{job_id} -> {response.status_code}: {response.text[:300]}",
+                           response.status_code)  # fmt: skip
         return dict(response.json())
+
+    def cancel(self, job_id: str) -> None:
+        with contextlib.suppress(requests.RequestException):  # best effort: it may have finished meanwhile
+            self.session.post(f"{self.base_url}/api/jobs/{job_id}/cancel", timeout=self.timeout)
 
     def ready(self) -> bool:
         try:

@@ -1,0 +1,58 @@
+"""Which deployment to load: the one given, else the running `make run` stack, else a local stack started here."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loadtests.promstats import Sources
+
+
+@dataclass
+class Target:
+    api_url: str
+    token: str
+    metrics: Sources = field(default_factory=Sources)
+    database_url: str = ""  # local stacks only: the per-item audit
+    origin: str = "given"  # given | running | started
+
+
+def _local_sources(rundir: Path, worker_metrics: dict[str, str]) -> Sources:
+    # devstack writes per-process metric files under <rundir>/metrics/<pool> and, for the autoscaled replicas,
+    # <rundir>/logs/metrics/<replica>.
+    return Sources(urls=list(worker_metrics.values()), dirs=[rundir / "metrics", rundir / "logs" / "metrics"])
+
+
+@contextlib.contextmanager
+def connect(
+    url: str | None,
+    token: str | None,
+    *,
+    metrics_urls: list[str] | None = None,
+    rundir: Path | None = None,
+    say: Callable[[str], None] = print,
+) -> Iterator[Target]:
+    """Yield the target; a stack started here is stopped on exit, whatever happened."""
+    if url:
+        if not token:
+            raise SystemExit("error: TARGET needs TOKEN (the deployment's CELERITY_API_TOKEN)")
+        yield Target(url.rstrip("/"), token, Sources(urls=list(metrics_urls or [])))
+        return
+    from devstack import stack
+    from devstack.servers import free_port
+
+    running = stack.read_running(stack.RUN_DIR)
+    if running:
+        say(f">> using the running `make run` stack at {running.api_url}")
+        yield Target(running.api_url, running.token, _local_sources(stack.RUN_DIR, running.worker_metrics),
+                     running.database_url, origin="running")  # fmt: skip
+        return
+    rundir = rundir or stack.RUN_DIR / "loadtest"
+    say(f">> no local stack is running: starting one in {rundir} for this load test (stopped afterwards)")
+    with stack.local_stack(
+        rundir, port=free_port(), metrics_port=free_port(), echo_logs=False, persistent=False, progress=False
+    ) as info:
+        yield Target(info.api_url, info.token, _local_sources(rundir, info.worker_metrics), info.database_url,
+                     origin="started")  # fmt: skip
