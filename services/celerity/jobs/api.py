@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from typing import Annotated
+from typing import Annotated, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -15,8 +15,9 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from celerity.jobs import selectors, services
-from celerity.jobs.models import Job, Workload
-from celerity.jobs.schemas import ErrorOut, JobAccepted, JobIn, JobOut, JobPage, ProgressOut
+from celerity.jobs.errors import JobInputError, JobNotFoundError, JobStateError
+from celerity.jobs.models import Job, JobStatus, Workload
+from celerity.jobs.schemas import ErrorOut, JobAccepted, JobIn, JobOut, JobPage, ProgressOut, StatusName, WorkloadName
 
 
 class BearerToken(HttpBearer):
@@ -73,60 +74,66 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return _error(request, 413, "too_large", f"request body over {limit} bytes", {"body": "too large"})
 
 
-@api.exception_handler(services.JobInputError)
-def _unacceptable(request: HttpRequest, exc: services.JobInputError) -> HttpResponse:
-    return _error(request, 422, "invalid_request", exc.message, {exc.field: exc.message})
+@api.exception_handler(JobInputError)
+def _unacceptable(request: HttpRequest, exc: JobInputError) -> HttpResponse:
+    return _error(request, 422, "invalid_request", f"{exc.field}: {exc.message}", {exc.field: exc.message})
 
 
-@api.exception_handler(services.JobStateError)
-def _conflict(request: HttpRequest, exc: services.JobStateError) -> HttpResponse:
-    return _error(request, 409, "conflict", str(exc))
+@api.exception_handler(JobNotFoundError)
+def _not_found(request: HttpRequest, exc: JobNotFoundError) -> HttpResponse:
+    return _error(request, 404, "not_found", str(exc), {"id": "not found"})
+
+
+@api.exception_handler(JobStateError)
+def _conflict(request: HttpRequest, exc: JobStateError) -> HttpResponse:
+    return _error(request, 409, "conflict", str(exc), {"status": str(exc)})
 
 
 def _job_out(job: Job) -> JobOut:
     progress = selectors.job_progress_get(job=job)
     return JobOut(
-        id=job.id, workload=job.workload, status=job.status, items=job.items, chunk_size=job.chunk_size,
-        queue=job.queue, progress=ProgressOut(done=progress.done, failed=progress.failed, total=progress.total),
+        id=job.id, workload=cast(WorkloadName, job.workload), status=cast(StatusName, job.status), items=job.items,
+        chunk_size=job.chunk_size,
+        queue=job.queue, item_cost_ms=job.item_cost_ms, fail_rate=job.fail_rate,
+        progress=ProgressOut(done=progress.done, failed=progress.failed, total=progress.total),
         result=job.result, error=job.error, created_at=job.created_at, started_at=job.started_at,
         finished_at=job.finished_at,
     )  # fmt: skip
-
-
-def _job_or_404(request: HttpRequest, job_id: uuid.UUID) -> Job | HttpResponse:
-    job = selectors.job_get(job_id=job_id)
-    return job if job is not None else _error(request, 404, "not_found", f"no job {job_id}", {"id": "not found"})
 
 
 @api.post("/jobs", response={202: JobAccepted, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut})
 def job_create(request: HttpRequest, payload: JobIn) -> Status[JobAccepted]:
     fields = payload.model_dump(exclude={"workload"})
     job = services.job_create(request=services.JobRequest(workload=Workload(payload.workload), **fields))
-    return Status(202, JobAccepted(id=job.id, status=job.status, url=request.build_absolute_uri(f"/api/jobs/{job.id}")))
+    url = request.build_absolute_uri(f"/api/jobs/{job.id}")
+    return Status(202, JobAccepted(id=job.id, status=cast(StatusName, job.status), url=url))
 
 
 @api.get("/jobs", response={200: JobPage, 401: ErrorOut, 422: ErrorOut})
 def job_list(
     request: HttpRequest,
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
-    offset: Annotated[int, Field(ge=0)] = 0,
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
+    status: StatusName | None = None,
 ) -> JobPage:
-    jobs = selectors.job_list()
+    jobs = selectors.job_list(status=JobStatus(status) if status else None)
     count = jobs.count()
     page = [_job_out(job) for job in jobs[offset : offset + limit]]
-    following = f"/api/jobs?limit={limit}&offset={offset + limit}" if offset + limit < count else None
+    following = None
+    if offset + limit < count:
+        following = f"/api/jobs?limit={limit}&offset={offset + limit}" + (f"&status={status}" if status else "")
     return JobPage(count=count, limit=limit, offset=offset, next=following, items=page)
 
 
-@api.get("/jobs/{job_id}", response={200: JobOut, 404: ErrorOut})
-def job_detail(request: HttpRequest, job_id: uuid.UUID) -> JobOut | HttpResponse:
-    job = _job_or_404(request, job_id)
-    return job if isinstance(job, HttpResponse) else _job_out(job)
+@api.get("/jobs/{job_id}", response={200: JobOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+def job_detail(request: HttpRequest, job_id: uuid.UUID) -> JobOut:
+    job = selectors.job_get(job_id=job_id)
+    if job is None:
+        raise JobNotFoundError(f"no job {job_id}")
+    return _job_out(job)
 
 
-@api.post("/jobs/{job_id}/cancel", response={202: JobOut, 404: ErrorOut, 409: ErrorOut})
-def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> Status[JobOut] | HttpResponse:
-    job = _job_or_404(request, job_id)
-    if isinstance(job, HttpResponse):
-        return job
-    return Status(202, _job_out(services.job_cancel(job_id=job.id)))
+@api.post("/jobs/{job_id}/cancel", response={202: JobOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> Status[JobOut]:
+    """Revokes the job's outstanding work; the job is `cancelled` at once. A finished job answers 409."""
+    return Status(202, _job_out(services.job_cancel(job_id=job_id)))

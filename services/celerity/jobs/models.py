@@ -1,7 +1,8 @@
 """Jobs, their chunks and their items. Items are real rows: a million-item job is a real database workload.
 
-Progress lives in one row per chunk, written only by that chunk's task, and is summed on read: no chunk ever waits
-on another chunk's lock (the "hot row" problem of a single progress counter).
+Progress lives in one row per chunk, SET (never incremented) by whoever records that chunk, and is summed on read: no
+chunk ever waits on another chunk's lock (the "hot row" problem of a single progress counter). A job is complete when
+none of its chunk rows is incomplete, a question a partial index answers without scanning the finished chunks.
 """
 
 from __future__ import annotations
@@ -42,11 +43,11 @@ class Job(models.Model):
     fail_rate = models.FloatField(default=0.0)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
-    # Top-level Celery ids (group/chord) revoked on cancel; chunk tasks also check the cancel flag themselves.
-    task_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set once the canvas is on the broker: a redelivered `job_start` that finds it empty publishes again.
+    published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("-created_at",)
@@ -63,9 +64,12 @@ class JobChunk(models.Model):
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     total = models.BigIntegerField(default=0)  # Σ i² of this chunk's done items
+    complete = models.BooleanField(default=False)  # every item of the chunk has an outcome
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=("job", "index"), name="jobs_chunk_unique_index")]
+        # "Is any chunk of this job still open?" is asked after every recording: only open chunks are indexed.
+        indexes = [models.Index(fields=("job",), condition=models.Q(complete=False), name="jobs_chunk_open")]
 
     def __str__(self) -> str:
         return f"chunk {self.index} of {self.job_id}"

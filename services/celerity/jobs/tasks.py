@@ -1,4 +1,8 @@
-"""Celery tasks of the jobs app: thin edges that parse arguments and call one service or computing function."""
+"""Celery tasks of the jobs app: thin edges that unpack their arguments and call the service of the same name.
+
+Positional arguments, because canvases prepend results: a chain step receives the outcomes so far, a chunk recorder
+receives its chunk's outcomes, and Celery calls the errback with (request, exc, traceback).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Any
 
 from celery import shared_task
 
-from celerity.jobs import computing, services
+from celerity.jobs import services
 
 
 @shared_task(name="celerity.jobs.job_start")
@@ -16,22 +20,28 @@ def job_start_task(job_id: str) -> None:
 
 @shared_task(name="celerity.jobs.item_square")
 def item_square_task(index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0) -> int | None:
-    return computing.item_outcome(index, job_id, cost_ms, fail_rate)
+    return services.item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
 
 
 @shared_task(name="celerity.jobs.item_square_packed")
 def item_square_packed_task(spec: list[Any]) -> int | None:
     """The same item, for `map`, which passes one argument per item."""
     index, job_id, cost_ms, fail_rate = spec
-    return computing.item_outcome(index, job_id, cost_ms, fail_rate)
+    return services.item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
 
 
 @shared_task(name="celerity.jobs.chain_step")
 def chain_step_task(
     previous: list[int | None], index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0
 ) -> list[int | None]:
-    """One link of a chain: square one item and hand the chunk's results so far to the next link."""
-    return [*previous, computing.item_outcome(index, job_id, cost_ms, fail_rate)]
+    return services.chain_step(previous=previous, index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
+
+
+@shared_task(name="celerity.jobs.job_item_record")
+def job_item_record_task(index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0) -> bool:
+    """A group member: square the item, then record it."""
+    value = services.item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
+    return services.job_item_record(job_id=job_id, index=index, value=value)
 
 
 @shared_task(name="celerity.jobs.job_chunk_record")
@@ -40,9 +50,11 @@ def job_chunk_record_task(values: list[int | None], job_id: str, chunk_index: in
 
 
 @shared_task(name="celerity.jobs.job_chord_record")
-def job_chord_record_task(values: list[int | None], job_id: str, chunk_size: int) -> int:
-    """The chord's body: the whole header's results, written chunk by chunk."""
-    recorded = 0
-    for k, start in enumerate(range(0, len(values), chunk_size)):
-        recorded += services.job_chunk_record(job_id=job_id, chunk_index=k, values=values[start : start + chunk_size])
-    return recorded
+def job_chord_record_task(values: list[int | None], job_id: str) -> int:
+    return services.job_chord_record(job_id=job_id, values=values)
+
+
+@shared_task(name="celerity.jobs.job_fail")
+def job_fail_task(request: Any, exc: BaseException, traceback: Any, *, job_id: str) -> None:
+    """Errback of every job task: Celery runs it in the failing worker with the exception, and the job fails."""
+    services.job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")

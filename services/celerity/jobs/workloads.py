@@ -1,72 +1,168 @@
-"""One Celery canvas per workload. Every item squares its index through the named primitive; every chunk of results
-ends in `job_chunk_record`, which writes that chunk's item rows in one ordered, idempotent update.
+"""One Celery canvas per workload, its routing and its limits. Every item squares its index through the named
+primitive; every chunk of outcomes is recorded in one ordered, idempotent write (`services.recording`).
 
-Signatures are built from task names, so the services layer never imports the tasks module.
+| workload | canvas, per chunk of `chunk_size` items | where the items run |
+|---|---|---|
+| chunked | `item_square.chunks(items, K)`: a starmap task per chunk, chained to `job_chunk_record` | `bulk` |
+| map | `item_square_packed.map(chunk)`, one task per chunk, chained to `job_chunk_record` | `bulk` |
+| starmap | `item_square.starmap(chunk)`, one task per chunk, chained to `job_chunk_record` | `bulk` |
+| chain | `chain(chain_step(i), chain_step(i+1), …)` accumulating the outcomes, then `job_chunk_record` | `default` |
+| group | `group(job_item_record(i) …)`: every member records its own item; no callback, no chord | `default` |
+| chord | one `chord(item_square(i) for every i, job_chord_record)` for the whole job | `default` |
+
+Signatures are built from task names, so the services never import the tasks module. Task ids are derived from the job
+id (`<job>-c<chunk>`, `<job>-i<item>`, `<job>-s<item>`), so a cancel can revoke outstanding work without storing ids.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 from celery import chain, chord, group, signature
 from celery.canvas import Signature, chunks, xmap, xstarmap
+from django.conf import settings
 
 from celerity.jobs.models import Job, Workload
 
 ITEM = "celerity.jobs.item_square"
 ITEM_PACKED = "celerity.jobs.item_square_packed"
+ITEM_RECORD = "celerity.jobs.job_item_record"
 CHAIN_STEP = "celerity.jobs.chain_step"
 CHUNK_RECORD = "celerity.jobs.job_chunk_record"
 CHORD_RECORD = "celerity.jobs.job_chord_record"
+JOB_START = "celerity.jobs.job_start"
+JOB_FAIL = "celerity.jobs.job_fail"
 
-# Which pool does the work when the request names no queue (docs/conventions.md).
-DEFAULT_QUEUE = {
-    Workload.CHUNKED: "bulk",
-    Workload.MAP: "bulk",
-    Workload.STARMAP: "bulk",
-    Workload.CHORD: "default",
-    Workload.GROUP: "default",
-    Workload.CHAIN: "default",
+BOOKKEEPING_QUEUE = "default"  # job_start, recorders, job_fail (docs/conventions.md)
+PUBLISH_BATCH = 200  # chunks published per canvas: bounded memory for a million-item job
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_items: int | None  # None: only CELERITY_MAX_ITEMS applies
+    default_chunk: int
+    max_chunk: int
+    work_queue: str  # where the items are computed unless the request names a queue
+    sequential_chunks: bool  # one task runs a whole chunk, so chunk_size x item_cost_ms must fit its time limit
+
+
+# Why the ceilings (docs/api.md): a group or chord publishes one message per item, and the chord keeps every header
+# result in Redis until its body runs; every chain message carries the chain's remaining steps (O(K^2) bytes per chain).
+LIMITS = {
+    Workload.CHUNKED: Limits(None, 100, 10_000, "bulk", sequential_chunks=True),
+    Workload.MAP: Limits(None, 1_000, 10_000, "bulk", sequential_chunks=True),
+    Workload.STARMAP: Limits(None, 1_000, 10_000, "bulk", sequential_chunks=True),
+    Workload.GROUP: Limits(50_000, 100, 1_000, "default", sequential_chunks=False),
+    Workload.CHORD: Limits(20_000, 100, 1_000, "default", sequential_chunks=False),
+    Workload.CHAIN: Limits(5_000, 50, 100, "default", sequential_chunks=False),
 }
 
 
-def chunk_bounds(items: int, chunk_size: int) -> list[tuple[int, int]]:
-    return [(start, min(start + chunk_size, items)) for start in range(0, items, chunk_size)]
+def max_items(workload: Workload) -> int:
+    configured, ceiling = int(settings.CELERITY_MAX_ITEMS), LIMITS[workload].max_items
+    return configured if ceiling is None else min(ceiling, configured)
 
 
-def job_queue(job: Job) -> str:
-    return job.queue or DEFAULT_QUEUE[Workload(job.workload)]
+def chunk_bounds(items: int, chunk_size: int, first: int = 0) -> Iterator[tuple[int, int, int]]:
+    """(chunk index, start, stop) of every chunk from chunk `first` on."""
+    for index, start in enumerate(range(first * chunk_size, items, chunk_size), start=first):
+        yield index, start, min(start + chunk_size, items)
 
 
-def job_canvas(job: Job) -> Signature:
-    """The whole job as one canvas, routed to the job's queue."""
-    queue = job_queue(job)
-    job_id = str(job.id)
-    args = (job_id, job.item_cost_ms, job.fail_rate)
-    bounds = chunk_bounds(job.items, job.chunk_size)
+def task_id(job_id: str, kind: str, number: int) -> str:
+    return f"{job_id}-{kind}{number}"
 
-    def item(i: int) -> Signature:
-        return signature(ITEM, args=(i, *args), queue=queue, immutable=True)
 
-    def record(k: int) -> Signature:
-        return signature(CHUNK_RECORD, args=(job_id, k), queue=queue)
+def job_queues(job: Job) -> tuple[str, str]:
+    """(queue for the items, queue for the bookkeeping); a queue named by the request takes both."""
+    if job.queue:
+        return job.queue, job.queue
+    return LIMITS[Workload(job.workload)].work_queue, BOOKKEEPING_QUEUE
 
+
+def on_failure(job_id: str) -> Signature:
+    """Errback: a task that raises (not an injected item failure) fails the job instead of leaving it running."""
+    return signature(JOB_FAIL, kwargs={"job_id": job_id})
+
+
+def job_canvases(job: Job) -> Iterator[Signature]:
+    """The job as a sequence of canvases to publish one after another (a chord is necessarily one)."""
     workload = Workload(job.workload)
     if workload is Workload.CHORD:
-        header = [item(i) for i in range(job.items)]
-        return chord(header, signature(CHORD_RECORD, args=(job_id, job.chunk_size), queue=queue))
-    if workload is Workload.CHUNKED:
-        per_item = [(i, *args) for i in range(job.items)]
-        starmaps = chunks(signature(ITEM, queue=queue), per_item, job.chunk_size).group().tasks
-        return group(chain(sm.set(queue=queue), record(k)) for k, sm in enumerate(starmaps))
-    parts: list[Signature] = []
-    for k, (start, stop) in enumerate(bounds):
-        if workload is Workload.GROUP:
-            body: Signature = group(item(i) for i in range(start, stop))
-        elif workload is Workload.MAP:
-            body = xmap(signature(ITEM_PACKED), [[i, *args] for i in range(start, stop)]).set(queue=queue)
-        elif workload is Workload.STARMAP:
-            body = xstarmap(signature(ITEM), [(i, *args) for i in range(start, stop)]).set(queue=queue)
-        else:  # chain: each step squares one item and passes the chunk's results so far to the next
-            first = signature(CHAIN_STEP, args=([], start, *args), queue=queue)
-            body = chain(first, *(signature(CHAIN_STEP, args=(i, *args), queue=queue) for i in range(start + 1, stop)))
-        parts.append(chain(body, record(k)))
-    return group(parts)
+        yield _chord(job)
+        return
+    bounds = list(chunk_bounds(job.items, job.chunk_size))
+    for first in range(0, len(bounds), PUBLISH_BATCH):
+        batch = bounds[first : first + PUBLISH_BATCH]
+        canvas = _chunks(job, batch) if workload is Workload.CHUNKED else group(_chunk(job, b) for b in batch)
+        yield canvas.on_error(on_failure(str(job.id)))
+
+
+def _item_args(job: Job, index: int) -> tuple[int, str, int, float]:
+    return (index, str(job.id), job.item_cost_ms, job.fail_rate)
+
+
+def _record(job: Job, chunk: int) -> Signature:
+    return signature(CHUNK_RECORD, args=(str(job.id), chunk), queue=job_queues(job)[1])
+
+
+def _chunks(job: Job, batch: list[tuple[int, int, int]]) -> Signature:
+    """The article's `task.chunks(items, n)`: a group of starmap tasks, each chained to its chunk's recorder."""
+    work, _ = job_queues(job)
+    first, start, stop = batch[0][0], batch[0][1], batch[-1][2]
+    per_item = [_item_args(job, i) for i in range(start, stop)]
+    starmaps = chunks(signature(ITEM), per_item, job.chunk_size).group().tasks
+    return group(
+        chain(part.set(queue=work, task_id=task_id(str(job.id), "c", k)), _record(job, k))
+        for k, part in enumerate(starmaps, start=first)
+    )
+
+
+def _chunk(job: Job, bounds: tuple[int, int, int]) -> Signature:
+    workload, job_id, (k, start, stop) = Workload(job.workload), str(job.id), bounds
+    work, _ = job_queues(job)
+    if workload is Workload.GROUP:
+        return group(
+            signature(ITEM_RECORD, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i))
+            for i in range(start, stop)
+        )
+    if workload is Workload.CHAIN:
+        # Each step gets the outcomes so far (Celery prepends the previous result); the first starts from [].
+        steps = [
+            signature(CHAIN_STEP, args=(([],) if i == start else ()) + _item_args(job, i), queue=work,
+                      task_id=task_id(job_id, "s", i))
+            for i in range(start, stop)
+        ]  # fmt: skip
+        return chain(*steps, _record(job, k))
+    if workload is Workload.MAP:
+        body = xmap(signature(ITEM_PACKED), [list(_item_args(job, i)) for i in range(start, stop)])
+    else:
+        body = xstarmap(signature(ITEM), [_item_args(job, i) for i in range(start, stop)])
+    return chain(body.set(queue=work, task_id=task_id(job_id, "c", k)), _record(job, k))
+
+
+def _chord(job: Job) -> Signature:
+    job_id = str(job.id)
+    work, bookkeeping = job_queues(job)
+    header = [
+        signature(ITEM, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i)) for i in range(job.items)
+    ]
+    # The errback goes on the body: Celery calls it when any header task fails, so the job fails instead of hanging.
+    body = signature(CHORD_RECORD, args=(job_id,), queue=bookkeeping).on_error(on_failure(job_id))
+    return chord(header, body)
+
+
+def outstanding_task_ids(job: Job, open_chunks: list[int]) -> list[str]:
+    """The ids a cancel revokes: the first task of every open chunk's work, or its items for per-item workloads."""
+    workload, job_id = Workload(job.workload), str(job.id)
+    ids: list[str] = []
+    for k in open_chunks:
+        start, stop = k * job.chunk_size, min((k + 1) * job.chunk_size, job.items)
+        if workload in (Workload.GROUP, Workload.CHORD):
+            ids.extend(task_id(job_id, "i", i) for i in range(start, stop))
+        elif workload is Workload.CHAIN:
+            ids.extend(task_id(job_id, "s", i) for i in range(start, stop))
+        else:
+            ids.append(task_id(job_id, "c", k))
+    return ids

@@ -59,6 +59,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CELERITY_MAX_BODY_BYTES", default=64 * 10
 # --- Celerity -----------------------------------------------------------------------------------------------------
 CELERITY_API_TOKEN = env("CELERITY_API_TOKEN")
 CELERITY_MAX_ITEMS = env.int("CELERITY_MAX_ITEMS", default=1_000_000)
+# Queues a job may name (`queue` in POST /api/jobs): those some worker pool consumes, or the job would never run.
+CELERITY_QUEUES = env.list("CELERITY_QUEUES", default=["default", "bulk"])
 CELERITY_HEARTBEAT_INTERVAL = env.float("CELERITY_HEARTBEAT_INTERVAL", default=5.0)
 CELERITY_POOL = env("CELERITY_POOL", default="")
 CELERITY_WORKER_METRICS_PORT = env.int("CELERITY_WORKER_METRICS_PORT", default=9808)

@@ -1,95 +1,96 @@
-"""Every workload, submitted over HTTP and run by live workers, squares 0..N-1 through its canvas primitive."""
+"""The canvases: each workload's primitive, its routing, its task ids, and the deterministic fault injection."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
 from typing import Any
 
 import pytest
-from django.test import Client
+from celery import chord, group
+from celery.canvas import _chain
 
-from celerity.jobs.models import Item, ItemState
+from celerity.jobs import computing, workloads
+from celerity.jobs.models import Job, Workload
 
-pytestmark = [pytest.mark.workers, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("drained")]
+
+def job(workload: Workload, items: int, chunk_size: int, queue: str = "") -> Job:
+    return Job(id=uuid.uuid4(), workload=workload, items=items, chunk_size=chunk_size, queue=queue)
 
 
-def expected_sum(n: int) -> int:
-    return sum(i * i for i in range(n))
+def leaves(canvas: object) -> list[object]:
+    """Every task signature of a canvas, depth first."""
+    if isinstance(canvas, chord):
+        return [*leaves(canvas.tasks), *leaves(canvas.body)]
+    if isinstance(canvas, group | _chain):
+        return [leaf for task in canvas.tasks for leaf in leaves(task)]
+    if isinstance(canvas, list | tuple):
+        return [leaf for task in canvas for leaf in leaves(task)]
+    return [canvas]
 
 
 @pytest.mark.parametrize(
-    ("workload", "items", "chunk_size"),
-    [("chunked", 2000, 100), ("chord", 300, None), ("group", 250, 50), ("chain", 120, 40), ("map", 900, 300),
-     ("starmap", 900, 250)],
+    ("workload", "work_task", "work_queue"),
+    [(Workload.CHUNKED, "celery.starmap", "bulk"), (Workload.MAP, "celery.map", "bulk"),
+     (Workload.STARMAP, "celery.starmap", "bulk"), (Workload.CHAIN, workloads.CHAIN_STEP, "default"),
+     (Workload.GROUP, workloads.ITEM_RECORD, "default"), (Workload.CHORD, workloads.ITEM, "default")],
 )  # fmt: skip
-def test_every_workload_gives_the_sum_of_squares(
-    celery_workers: dict[str, int],
-    api_client: Client,
-    wait_for_job: Callable[..., dict[str, Any]],
-    workload: str,
-    items: int,
-    chunk_size: int | None,
-) -> None:
-    payload: dict[str, Any] = {"workload": workload, "items": items}
-    if chunk_size:
-        payload["chunk_size"] = chunk_size
-    accepted = api_client.post("/api/jobs", payload, content_type="application/json")
-    assert accepted.status_code == 202, accepted.content
-    body = accepted.json()
-    assert body["status"] == "pending"
-    assert body["url"].endswith(f"/api/jobs/{body['id']}")
-
-    job = wait_for_job(body["id"])
-    assert job["status"] == "succeeded", job
-    assert job["result"] == {"sum": expected_sum(items), "count": items}
-    assert job["progress"] == {"done": items, "failed": 0, "total": items}
-    assert job["created_at"] <= job["started_at"] <= job["finished_at"]
-    # Every item is a row with its own outcome, written exactly once.
-    rows = Item.objects.filter(job_id=body["id"])
-    assert rows.count() == items
-    assert rows.filter(state=ItemState.DONE, writes=1).count() == items
+def test_each_workload_routes_its_work_and_its_bookkeeping(workload: Workload, work_task: str, work_queue: str) -> None:
+    tasks = [leaf for canvas in workloads.job_canvases(job(workload, 25, 10)) for leaf in leaves(canvas)]
+    work = [t for t in tasks if t.task == work_task]  # type: ignore[attr-defined]
+    bookkeeping = [t for t in tasks if t.task != work_task]  # type: ignore[attr-defined]
+    per_item = workload in (Workload.CHAIN, Workload.GROUP, Workload.CHORD)
+    assert len(work) == (25 if per_item else 3)
+    assert {t.options["queue"] for t in work} == {work_queue}  # type: ignore[attr-defined]
+    assert {t.options["queue"] for t in bookkeeping} <= {"default"}  # type: ignore[attr-defined]
 
 
-def test_injected_failures_fail_the_job_and_are_counted(
-    celery_workers: dict[str, int], api_client: Client, wait_for_job: Callable[..., dict[str, Any]]
-) -> None:
-    body = api_client.post(
-        "/api/jobs", {"workload": "chunked", "items": 1000, "chunk_size": 100, "fail_rate": 0.1},
-        content_type="application/json",
-    ).json()  # fmt: skip
-    job = wait_for_job(body["id"])
-    failed = Item.objects.filter(job_id=body["id"], state=ItemState.FAILED)
-    assert job["status"] == "failed"
-    assert 0 < job["progress"]["failed"] == failed.count() < 1000
-    assert job["progress"]["done"] + job["progress"]["failed"] == 1000
-    failed_squares = sum(i * i for i in failed.values_list("index", flat=True))
-    assert job["result"]["sum"] == expected_sum(1000) - failed_squares
+def test_a_queue_named_by_the_request_takes_everything() -> None:
+    tasks = [leaf for canvas in workloads.job_canvases(job(Workload.CHUNKED, 25, 10, "e2e")) for leaf in leaves(canvas)]
+    assert {t.options["queue"] for t in tasks} == {"e2e"}  # type: ignore[attr-defined]
 
 
-def test_cancel_stops_outstanding_work_and_the_job_ends_cancelled(
-    celery_workers: dict[str, int], api_client: Client, wait_for_job: Callable[..., dict[str, Any]]
-) -> None:
-    body = api_client.post(
-        "/api/jobs", {"workload": "chunked", "items": 400, "chunk_size": 10, "item_cost_ms": 20},
-        content_type="application/json",
-    ).json()  # fmt: skip
-    wait_for_job(body["id"], until=("running",))
-    cancelled = api_client.post(f"/api/jobs/{body['id']}/cancel")
-    assert cancelled.status_code == 202
-    assert cancelled.json()["status"] == "cancelled"
-    job = wait_for_job(body["id"])
-    assert job["status"] == "cancelled"
-    assert job["progress"]["done"] < 400
-    assert api_client.post(f"/api/jobs/{body['id']}/cancel").status_code == 409
+def test_chunked_is_the_articles_chunks_primitive_published_in_batches() -> None:
+    the_job = job(Workload.CHUNKED, workloads.PUBLISH_BATCH * 10 * 2 + 5, 10)
+    canvases = list(workloads.job_canvases(the_job))
+    assert len(canvases) == 3
+    chunk_ids = [t.id for c in canvases for t in leaves(c) if t.task == "celery.starmap"]  # type: ignore[attr-defined]
+    assert chunk_ids == [f"{the_job.id}-c{k}" for k in range(2 * workloads.PUBLISH_BATCH + 1)]
+    last = leaves(canvases[-1])
+    assert [t.args for t in last if t.task == workloads.CHUNK_RECORD] == [(str(the_job.id), 2 * 200)]  # type: ignore[attr-defined]
 
 
-def test_the_list_is_paginated(
-    api_client: Client, celery_workers: dict[str, int], wait_for_job: Callable[..., dict[str, Any]]
-) -> None:
-    for _ in range(3):
-        job = api_client.post("/api/jobs", {"workload": "map", "items": 5}, content_type="application/json").json()
-        wait_for_job(job["id"])
-    page = api_client.get("/api/jobs?limit=2").json()
-    assert page["count"] >= 3
-    assert len(page["items"]) == 2
-    assert page["next"] == "/api/jobs?limit=2&offset=2"
+def errbacks(canvas: Any, inherited: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...]]]:
+    """(task, errback task names) of every leaf; a chain hands its errbacks to its tasks when it is applied."""
+    own = inherited + tuple(e["task"] for e in canvas.options.get("link_error", []))
+    if isinstance(canvas, chord):
+        return [*(x for t in canvas.tasks for x in errbacks(t, inherited)), *errbacks(canvas.body, own)]
+    if isinstance(canvas, group | _chain):
+        return [x for t in canvas.tasks for x in errbacks(t, own)]
+    return [(canvas.task, own)]
+
+
+def test_every_task_of_a_job_fails_the_job_when_it_raises() -> None:
+    for workload in Workload:
+        for canvas in workloads.job_canvases(job(workload, 12, 5)):
+            linked = errbacks(canvas)
+            if workload is Workload.CHORD:
+                # Celery calls the body's errback when any header task fails.
+                assert [t for t, e in linked if e] == [workloads.CHORD_RECORD]
+            else:
+                assert all(e == (workloads.JOB_FAIL,) for _, e in linked), (workload, linked)
+
+
+def test_the_chain_starts_each_accumulator_empty() -> None:
+    (canvas,) = workloads.job_canvases(job(Workload.CHAIN, 4, 4))
+    steps = leaves(canvas)
+    assert steps[0].args[0] == []  # type: ignore[attr-defined]
+    assert [len(s.args) for s in steps[:4]] == [5, 4, 4, 4]  # type: ignore[attr-defined]
+
+
+def test_injected_failures_are_a_deterministic_fraction() -> None:
+    job_id = str(uuid.uuid4())
+    first = [computing.item_fails(job_id, i, 0.2) for i in range(5000)]
+    assert first == [computing.item_fails(job_id, i, 0.2) for i in range(5000)]
+    assert 0.17 < sum(first) / 5000 < 0.23
+    assert not any(computing.item_fails(job_id, i, 0.0) for i in range(100))
+    assert all(computing.item_fails(job_id, i, 1.0) for i in range(100))

@@ -1,0 +1,31 @@
+"""Writes of the jobs app. Every task is dispatched only after the commit of the rows it needs.
+
+- `submitting`: validate and create a job, start it (item rows), publish its canvas.
+- `recording`: compute an item, record outcomes (ordered locks, idempotent), detect completion.
+- `finishing`: finish, fail and cancel jobs, each through one guarded UPDATE.
+"""
+
+from celerity.jobs.services.finishing import job_cancel, job_fail, job_finish
+from celerity.jobs.services.recording import (
+    chain_step,
+    item_square,
+    job_chord_record,
+    job_chunk_record,
+    job_item_record,
+)
+from celerity.jobs.services.submitting import JobRequest, job_create, job_publish, job_start
+
+__all__ = [
+    "JobRequest",
+    "chain_step",
+    "item_square",
+    "job_cancel",
+    "job_chord_record",
+    "job_chunk_record",
+    "job_create",
+    "job_fail",
+    "job_finish",
+    "job_item_record",
+    "job_publish",
+    "job_start",
+]

@@ -1,0 +1,109 @@
+"""Creating, starting and publishing jobs, on the real database (the broker is replaced by a recorder)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test import override_settings
+
+from celerity.jobs import services, workloads
+from celerity.jobs.errors import JobInputError
+from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobStatus, Workload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("workload", list(Workload))
+def test_each_workload_has_a_default_chunk_size_and_a_ceiling(sent: dict[str, list[Any]], workload: Workload) -> None:
+    limits = workloads.LIMITS[workload]
+    job = services.job_create(request=services.JobRequest(workload=workload, items=workloads.max_items(workload)))
+    assert job.chunk_size == limits.default_chunk
+    with pytest.raises(JobInputError) as too_many:
+        services.job_create(request=services.JobRequest(workload=workload, items=workloads.max_items(workload) + 1))
+    assert too_many.value.field == "items"
+    with pytest.raises(JobInputError) as too_big:
+        services.job_create(request=services.JobRequest(workload=workload, items=10, chunk_size=limits.max_chunk + 1))
+    assert too_big.value.field == "chunk_size"
+    assert Job.objects.count() == 1
+
+
+@override_settings(CELERY_TASK_SOFT_TIME_LIMIT=10)
+def test_a_chunk_must_fit_in_half_the_soft_time_limit(sent: dict[str, list[Any]]) -> None:
+    ok = services.JobRequest(workload=Workload.CHUNKED, items=100, chunk_size=10, item_cost_ms=500)
+    services.job_create(request=ok)  # 5 s of work per chunk: within the 5 s budget
+    slow = services.JobRequest(workload=Workload.CHUNKED, items=100, chunk_size=11, item_cost_ms=500)
+    with pytest.raises(JobInputError, match="over the 5000 ms budget") as caught:
+        services.job_create(request=slow)
+    assert caught.value.field == "chunk_size"
+    # Per-item workloads run one item per task, so only the item's own cost counts.
+    services.job_create(request=services.JobRequest(workload=Workload.GROUP, items=100, item_cost_ms=5000))
+
+
+def test_job_start_is_sent_only_after_the_commit(sent: dict[str, list[Any]]) -> None:
+    with transaction.atomic():
+        job = services.job_create(request=services.JobRequest(workload=Workload.MAP, items=3))
+        assert sent["start"] == []
+        assert len(connection.run_on_commit) == 1
+    assert sent["start"] == [str(job.id)]
+
+
+def test_start_creates_every_chunk_and_item_row(started_job: Callable[..., Job], sent: dict[str, list[Any]]) -> None:
+    job = started_job(Workload.CHUNKED, items=1005, chunk_size=100)
+    assert job.status == JobStatus.RUNNING
+    assert job.started_at is not None
+    assert job.published_at is not None
+    assert sent["canvases"] == [job.id]
+    chunks = list(JobChunk.objects.filter(job=job).order_by("index").values_list("index", "start", "stop"))
+    assert chunks == [(k, 100 * k, min(100 * k + 100, 1005)) for k in range(11)]
+    items = Item.objects.filter(job=job)
+    assert items.count() == 1005
+    assert sorted(items.values_list("index", flat=True)) == list(range(1005))
+    assert set(items.values_list("state", "writes", "value").distinct()) == {(ItemState.PENDING, 0, None)}
+
+
+def test_a_redelivered_start_creates_nothing_twice(started_job: Callable[..., Job], sent: dict[str, list[Any]]) -> None:
+    job = started_job(Workload.CHUNKED, items=50, chunk_size=10)
+    services.job_start(job_id=str(job.id))
+    assert Item.objects.filter(job=job).count() == 50
+    assert JobChunk.objects.filter(job=job).count() == 5
+    assert sent["canvases"] == [job.id], "published once: the second start found it published"
+
+
+def test_a_start_lost_before_publishing_publishes_on_redelivery(
+    started_job: Callable[..., Job], sent: dict[str, list[Any]]
+) -> None:
+    job = started_job(Workload.CHUNKED, items=50, chunk_size=10)
+    Job.objects.filter(id=job.id).update(published_at=None)  # as if the worker died between commit and publish
+    services.job_start(job_id=str(job.id))
+    assert sent["canvases"] == [job.id, job.id]
+    assert Item.objects.filter(job=job).count() == 50
+
+
+def test_a_cancelled_pending_job_never_starts(sent: dict[str, list[Any]]) -> None:
+    job = services.job_create(request=services.JobRequest(workload=Workload.CHUNKED, items=10))
+    services.job_cancel(job_id=job.id)
+    services.job_start(job_id=str(job.id))
+    assert Job.objects.get(id=job.id).status == JobStatus.CANCELLED
+    assert not Item.objects.filter(job=job).exists()
+    assert sent["canvases"] == []
+
+
+def test_publishing_stops_when_the_job_is_cancelled_midway(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Canvas:
+        def __init__(self, job: Job, number: int) -> None:
+            self.job, self.number = job, number
+
+        def apply_async(self) -> None:
+            published.append(self.number)
+            if self.number == 1:
+                Job.objects.filter(id=self.job.id).update(status=JobStatus.CANCELLED)
+
+    published: list[int] = []
+    monkeypatch.setattr("celerity.jobs.services.submitting._send_start", lambda job_id: None)
+    monkeypatch.setattr(workloads, "job_canvases", lambda job: (Canvas(job, n) for n in range(5)))
+    job = services.job_create(request=services.JobRequest(workload=Workload.CHUNKED, items=10))
+    services.job_start(job_id=str(job.id))
+    assert published == [0, 1]
