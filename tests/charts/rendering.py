@@ -67,6 +67,15 @@ def render_chart(
 ) -> list[dict[str, Any]]:
     """Render the chart and return its objects, each validated against `kubernetes_version` (strict) or, for the
     CRD-backed kinds, against their CRD's schema. `show_only` keeps the objects of those templates."""
+    key = json.dumps(
+        [values or {}, show_only, kubernetes_version, name, namespace, is_upgrade, validate], sort_keys=True
+    )
+    return copy.deepcopy(_render_objects(key))
+
+
+@functools.lru_cache(maxsize=256)
+def _render_objects(key: str) -> list[dict[str, Any]]:
+    values, show_only, kubernetes_version, name, namespace, is_upgrade, validate = json.loads(key)
     objects = []
     for path, text in sorted(render_manifests(values, name=name, namespace=namespace, is_upgrade=is_upgrade).items()):
         if path.endswith("NOTES.txt") or (show_only is not None and path not in show_only):
@@ -75,7 +84,7 @@ def render_chart(
     if validate:
         for obj in objects:
             validate_object(obj, kubernetes_version)
-    return copy.deepcopy(objects)
+    return objects
 
 
 def validate_object(obj: dict[str, Any], kubernetes_version: str) -> None:
