@@ -3,78 +3,139 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+import pytest_asyncio
 import redis.asyncio as aioredis
 from celery import Celery
 
-from celerity_operator.probing import ProbeError, parse, probe
+from celerity_operator.probing import PRIORITY_SEP, ProbeError, parse, probe
+from devstack.servers import free_port
+
+PROBE_DB = 4  # the operator's probe tests own this DB of the shared Redis
+
+
+@pytest_asyncio.fixture
+async def broker(redis_url_for: Callable[[int], str]) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url_for(PROBE_DB))
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
 
 
 @pytest.fixture
-def client_app(redis_url_for: object) -> Celery:
-    app = Celery("probe-test", broker=redis_url_for(4))  # type: ignore[operator]
-    app.conf.task_serializer = "json"
+def client_app(redis_url_for: Callable[[int], str]) -> Celery:
+    """A bare Celery client: what any producer of the platform's queues does."""
+    app = Celery("probe-test", broker=redis_url_for(PROBE_DB))
+    app.conf.update(task_serializer="json", broker_connection_retry_on_startup=False)
     return app
 
 
 @pytest.mark.asyncio
-async def test_waiting_counts_every_priority_sub_queue(client_app: Celery, redis_url_for: object) -> None:
-    url = redis_url_for(4)  # type: ignore[operator]
-    raw = aioredis.Redis.from_url(url)
-    await raw.flushdb()
+async def test_waiting_counts_every_priority_sub_queue(client_app: Celery, broker: aioredis.Redis) -> None:
     for priority in (0, 0, 3, 6, 9, 9):
-        client_app.send_task("anything", queue="probe-q", priority=priority)
-    observation = await probe(raw, ["probe-q", "other-q"])
+        await asyncio.to_thread(client_app.send_task, "anything", queue="probe-q", priority=priority)
+    observation = await probe(broker, ["probe-q", "other-q"])
     assert observation.waiting == {"probe-q": 6, "other-q": 0}
-    assert await raw.llen("probe-q") < 6, "kombu really split them into sub-queues: LLEN alone would miss some"
-    await raw.aclose()
+    assert await broker.llen("probe-q") < 6, "kombu really split them into sub-queues: LLEN alone would miss some"
+    assert await broker.exists(f"probe-q{PRIORITY_SEP}9")
+
+
+@pytest.mark.asyncio
+async def test_unacked_messages_are_attributed_to_their_queue_by_routing_key(broker: aioredis.Redis) -> None:
+    body = {"body": "e30=", "headers": {"task": "t", "argsrepr": '("a", "b"], ")'}, "properties": {"priority": 0}}
+    await broker.hset("unacked", mapping={
+        "tag-1": json.dumps([body, "", "probe-q"]),  # kombu's layout: [message, exchange, routing_key]
+        "tag-2": json.dumps([body, "celery", "probe-q"]),
+        "tag-3": json.dumps([body, "", 'odd"queue']),  # an escaped key: decoded the slow way, still counted
+        "tag-4": json.dumps([body, "", "other-q"]),
+        "tag-5": "not json at all",
+    })  # fmt: skip
+    observation = await probe(broker, ["probe-q", 'odd"queue'])
+    assert observation.unacked == {"probe-q": 2, 'odd"queue': 1}
 
 
 @pytest.mark.asyncio
 @pytest.mark.workers
 @pytest.mark.django_db(transaction=True)
-async def test_reserved_and_running_tasks_are_seen(celery_workers: dict[str, int], redis_url: str) -> None:
+async def test_reserved_and_running_tasks_held_by_a_real_worker_are_seen(
+    celery_workers: dict[str, int], redis_url: str
+) -> None:
+    """The session's `bulk` worker (acks-late, 2 processes, prefetch 1) holds tasks it has not acknowledged; its
+    heartbeat says which pod runs them. KEDA's LLEN would report 0 here once the list is drained."""
     from celerity.jobs.tasks import item_square_task
 
     results = [item_square_task.apply_async((i, "probe", 1500), queue="bulk") for i in range(3)]
     client = aioredis.Redis.from_url(redis_url)
     deadline = time.monotonic() + 15
     observation = await probe(client, ["bulk"])
-    while time.monotonic() < deadline and not (observation.unacked["bulk"] and observation.load().running):
-        await asyncio.sleep(0.3)
+    while time.monotonic() < deadline and not (observation.unacked["bulk"] >= 2 and observation.running["bulk"]):
+        await asyncio.sleep(0.2)
         observation = await probe(client, ["bulk"])
     load = observation.load()
     assert observation.unacked["bulk"] >= 2, "two children hold tasks they have not acknowledged"
-    assert load.running >= 1
+    assert observation.running["bulk"] >= 1
+    assert load.reserved >= 2
     assert load.busy_pods >= 1
     assert {w.hostname.split("@")[0] for w in observation.workers} == {"bulk"}
     for result in results:
-        result.get(timeout=30)
+        await asyncio.to_thread(result.get, timeout=30)
     await client.aclose()
 
 
+def _beat(name: str, queues: list[str], ts: float, **extra: object) -> str:
+    return json.dumps({"v": 1, "hostname": name, "pod": name.split("@")[1], "queues": queues, "active": 1,
+                       "reserved": 0, "state": "running", "ts": ts, "ttl": 15, **extra})  # fmt: skip
+
+
 def test_stale_heartbeats_and_other_queues_are_ignored() -> None:
-    beat = '{"hostname": "%s", "pod": "p", "queues": ["%s"], "active": 1, "ts": %f, "ttl": 15}'
-    raw = (
-        '{"waiting": {"bulk": 2}, "unacked": [], "heartbeats": ['
-        + ",".join(f'"{b}"' for b in [
-            (beat % ("fresh@a", "bulk", 1000.0)).replace('"', '\\"'),
-            (beat % ("stale@b", "bulk", 900.0)).replace('"', '\\"'),
-            (beat % ("other@c", "default", 1000.0)).replace('"', '\\"'),
-        ])
-        + "]}"
-    )  # fmt: skip
+    beats = [_beat("fresh@a", ["bulk"], 1000.0), _beat("stale@b", ["bulk"], 900.0), _beat("other@c", ["default"], 1000)]
+    raw = json.dumps({"waiting": [2], "unacked": [], "heartbeats": beats})
     observation = parse(raw, ["bulk"], now=1001.0)
     assert [w.hostname for w in observation.workers] == ["fresh@a"]
     assert observation.unacked == {"bulk": 0}
+    assert observation.waiting == {"bulk": 2}
+
+
+def test_multi_queue_workers_count_only_this_pools_share() -> None:
+    beat = _beat("mixed@a", ["bulk", "default"], 1000.0, active=3, reserved=2,
+                 active_by_queue={"bulk": 1, "default": 2}, reserved_by_queue={"default": 2})  # fmt: skip
+    observation = parse(json.dumps({"waiting": [0], "unacked": {}, "heartbeats": [beat]}), ["bulk"], now=1000.0)
+    assert observation.running == {"bulk": 1}
+    assert observation.load().busy_pods == 1
+
+
+def test_in_flight_is_the_larger_of_unacked_and_the_heartbeats_never_their_sum() -> None:
+    held = _beat("w@a", ["bulk"], 1000.0, active=2, reserved=1, active_by_queue={"bulk": 2},
+                 reserved_by_queue={"bulk": 1})  # fmt: skip
+    acks_late = parse(json.dumps({"waiting": [0], "unacked": {"bulk": 3}, "heartbeats": [held]}), ["bulk"], now=1000)
+    acks_early = parse(json.dumps({"waiting": [0], "unacked": {"bulk": 1}, "heartbeats": [held]}), ["bulk"], now=1000)
+    assert acks_late.load().reserved == 3, "under acks-late unacked already holds the running tasks"
+    assert acks_early.load().reserved == 3, "acked running tasks are still in flight: the heartbeat sees them"
+
+
+def test_stopping_workers_are_not_busy_pods() -> None:
+    beat = _beat("w@leaving", ["bulk"], 1000.0, state="stopping")
+    observation = parse(json.dumps({"waiting": [0], "unacked": {}, "heartbeats": [beat]}), ["bulk"], now=1000.0)
+    assert observation.load().busy_pods == 0, "a pod already terminating must not hold a replica slot"
+    assert observation.load().running == 1
+
+
+@pytest.mark.asyncio
+async def test_fresh_heartbeats_are_read_in_the_same_round_trip(broker: aioredis.Redis) -> None:
+    now = time.time()
+    await broker.set("celerity:worker:bulk@pod-1", _beat("bulk@pod-1", ["bulk"], now), ex=15)
+    await broker.zadd("celerity:workers", {"bulk@pod-1": now, "bulk@gone": now - 5})  # gone: its key expired
+    observation = await probe(broker, ["bulk"])
+    assert [(w.pod, w.active) for w in observation.workers] == [("pod-1", 1)]
 
 
 @pytest.mark.asyncio
 async def test_an_unreachable_redis_is_a_probe_error() -> None:
-    from devstack.servers import free_port
-
     client = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
     with pytest.raises(ProbeError):
         await probe(client, ["bulk"])

@@ -1,78 +1,69 @@
-"""kopf handlers: thin edges around `reconciling.reconcile`."""
+"""kopf handlers: thin edges. Start-up reads the settings, login hands kopf's credentials to our API client, and one
+daemon per WorkerPool reconciles it every `pollIntervalSeconds` until the pool or the operator goes away."""
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import kopf
 
-from celerity_operator import kubeapi, metrics
-from celerity_operator.reconciling import InvalidSpec, PoolState, parse_spec, reconcile
+from celerity_operator import metrics, parsing
+from celerity_operator.kubeapi import GROUP, PLURAL, VERSION, KubeApi
+from celerity_operator.reconciling import PoolMemory, reconcile
 from celerity_operator.settings import Settings
 
-GROUP, VERSION, PLURAL = "celerity.dev", "v1alpha1", "workerpools"
-_settings = Settings.from_env()
-_pools: list[PoolState] = []  # every pool's state, so its Redis connections close with the operator
+Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
 @kopf.on.startup()
-async def startup(
-    settings: kopf.OperatorSettings, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
-) -> None:
-    global _settings
-    _settings = Settings.from_env()
-    settings.posting.level = logging.INFO
-    settings.persistence.progress_storage = kopf.StatusProgressStorage(field="status.kopf")
-    metrics.serve(_settings.metrics_port)
-    logger.info("celerity operator: metrics on :%s, default broker %s", _settings.metrics_port,
-                "set" if _settings.redis_url else "unset")  # fmt: skip
+async def startup(memo: kopf.Memo, logger: Logger, **_: Any) -> None:
+    memo.settings = Settings.from_env()
+    memo.kube = KubeApi()
+    memo.metrics_server = metrics.serve(memo.settings.metrics_port)
+    logger.info("celerity operator: /metrics on :%s, default broker %s", memo.settings.metrics_port,
+                "set" if memo.settings.redis_url else "unset")  # fmt: skip
 
 
 @kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    if _settings.api_server or Settings.from_env().api_server:
-        server = _settings.api_server or Settings.from_env().api_server
-        return kubeapi.remember(kopf.ConnectionInfo(server=str(server)))
+async def login(memo: kopf.Memo, **kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The in-cluster service account, else the kubeconfig; our own API calls use the same credentials."""
     info = kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
-    return kubeapi.remember(info) if info else None
+    return await memo.kube.connect(info) if info is not None else None
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=1.0)
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=30)
 async def autoscale(
-    spec: kopf.Spec, name: str, namespace: str | None, body: kopf.Body, memo: Any, patch: kopf.Patch,
-    logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any,
+    name: str, namespace: str | None, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, body: kopf.Body,
+    memo: Any, stopped: kopf.DaemonStopped, logger: Logger, **_: Any,
 ) -> None:  # fmt: skip
-    if "pool" not in memo:
-        memo["pool"] = PoolState()
-        _pools.append(memo["pool"])
-    state: PoolState = memo["pool"]
+    namespace = namespace or "default"  # WorkerPools are namespaced; this only satisfies the type
+    memory = PoolMemory(conditions=list(status.get("conditions") or []))
+    written: dict[str, Any] = {}
     try:
-        interval = parse_spec(dict(spec))[3]
-    except InvalidSpec:
-        interval = 30
-    now = time.time()
-    if now - state.last_run < interval:
-        return
-    state.last_run = now
-    try:
-        outcome = await reconcile(name=name, namespace=namespace or "default", spec=dict(spec), state=state,
-                                  redis_url=_settings.redis_url)  # fmt: skip
-    except Exception as exc:
-        metrics.RECONCILE_ERRORS.labels(namespace=namespace or "", pool=name).inc()
-        logger.exception("reconcile of %s/%s failed", namespace, name)
-        kopf.warn(body, reason="ReconcileFailed", message=str(exc)[:500])
-        return
-    patch.status.update(outcome.status)
-    if outcome.event:
-        kind, reason, message = outcome.event
-        (kopf.warn if kind == "Warning" else kopf.info)(body, reason=reason, message=message)
+        while not stopped:
+            try:
+                outcome = await reconcile(kube=memo.kube, name=name, namespace=namespace, spec=dict(spec),
+                                          generation=meta.get("generation"), memory=memory,
+                                          default_redis_url=memo.settings.redis_url)  # fmt: skip
+                for kind, reason, message in outcome.events:
+                    kopf.event(body, type=kind, reason=reason, message=message)
+                if outcome.status != written:
+                    await memo.kube.status_patch(namespace, name, outcome.status)
+                    written = outcome.status
+            except Exception as exc:  # never let one pool take the daemon (or the operator) down
+                metrics.RECONCILE_ERRORS.labels(namespace=namespace, pool=name).inc()
+                logger.exception("reconcile of %s/%s failed: %s", namespace, name, exc)
+            await stopped.wait(parsing.poll_interval(spec))
+    finally:
+        await memory.close()
+        metrics.forget(namespace, name)
 
 
 @kopf.on.cleanup()
-async def cleanup(**_: Any) -> None:
-    while _pools:
-        state = _pools.pop()
-        if state.client is not None:
-            await state.client.aclose()
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    if memo.get("metrics_server") is not None:
+        memo.metrics_server.shutdown()
+        memo.metrics_server.server_close()
+    if memo.get("kube") is not None:
+        await memo.kube.close()

@@ -1,163 +1,204 @@
-"""One reconcile of one WorkerPool: validate, probe, decide, act, and say what happened in the status."""
+"""One reconcile of one WorkerPool: check the spec, read the scale, probe Redis, decide, act safely, report.
+
+Every failure ends in a status condition rather than an exception: an unreadable broker keeps the replicas
+(`ProbeFailed`), a bad spec or a missing Deployment makes the pool not `Ready`. Events are posted for scale
+decisions and when a problem starts or ends, never once per poll.
+"""
 
 from __future__ import annotations
 
-import datetime
+import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 
-from celerity_operator import kubeapi, metrics, policy, probing, scaling
+from celerity_operator import metrics, parsing, policy, probing, scaling
+from celerity_operator.kubeapi import KubeApi, KubeApiError
+from celerity_operator.status import Condition, conditions, timestamp
 
-
-class InvalidSpec(ValueError):
-    pass
+PROBE_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass
-class PoolState:
-    """What a pool remembers between reconciles (kept in kopf's per-object memo)."""
+class PoolMemory:
+    """What one pool remembers between reconciles; its daemon owns it, and closes it when the pool goes away."""
 
     history: list[policy.Recommendation] = field(default_factory=list)
-    last_run: float = 0.0
+    scalings: list[policy.Scaling] = field(default_factory=list)
+    seeded: bool = False
+    problem: str | None = None  # the reason of the problem last reported by an Event
+    conditions: list[dict[str, Any]] = field(default_factory=list)
     client: aioredis.Redis | None = None
     client_url: str = ""
+    script: AsyncScript | None = None
+
+    async def redis_for(self, url: str) -> tuple[aioredis.Redis, AsyncScript]:
+        if self.client is None or self.script is None or url != self.client_url:
+            await self.close()
+            # One attempt per poll: the next poll is the retry, and a probe never outlives its poll.
+            self.client = aioredis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3,
+                                                  retry=Retry(NoBackoff(), 0))  # fmt: skip
+            self.client_url, self.script = url, probing.script_for(self.client)
+        return self.client, self.script
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+        self.client, self.script, self.client_url = None, None, ""
 
 
 @dataclass
 class Outcome:
     status: dict[str, Any]
-    event: tuple[str, str, str] | None = None  # (type, reason, message)
-
-
-def parse_spec(spec: dict[str, Any]) -> tuple[policy.Spec, list[str], str, int, bool]:
-    """(policy spec, queues, deployment, poll interval, paused); InvalidSpec says what is wrong."""
-    try:
-        queues = [str(q) for q in spec["queues"]]
-        deployment = str(spec["deploymentName"])
-        low, high = int(spec.get("minReplicas", 0)), int(spec["maxReplicas"])
-        target = int(spec.get("targetBacklogPerReplica", 8))
-        up, down = spec.get("scaleUp") or {}, spec.get("scaleDown") or {}
-        rates = (
-            policy.Rate(float(up.get("stabilizationWindowSeconds", 0)), int(up.get("maxStepPods", 4)),
-                        int(up.get("maxStepPercent", 100))),
-            policy.Rate(float(down.get("stabilizationWindowSeconds", 60)), int(down.get("maxStepPods", 2)),
-                        int(down.get("maxStepPercent", 50))),
-        )  # fmt: skip
-        interval = int(spec.get("pollIntervalSeconds", 5))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidSpec(f"spec is not valid: {exc!r}") from exc
-    problems = [
-        msg for bad, msg in [
-            (not queues, "queues must not be empty"), (not deployment, "deploymentName must be set"),
-            (low < 0, "minReplicas must be >= 0"), (high < 1, "maxReplicas must be >= 1"),
-            (low > high, "minReplicas must not exceed maxReplicas"),
-            (target < 1, "targetBacklogPerReplica must be >= 1"),
-            (interval < 1, "pollIntervalSeconds must be >= 1"),
-        ] if bad
-    ]  # fmt: skip
-    if problems:
-        raise InvalidSpec("; ".join(problems))
-    return policy.Spec(low, high, target, *rates), queues, deployment, interval, bool(spec.get("paused", False))
-
-
-def _condition(kind: str, ok: bool, reason: str, message: str = "") -> dict[str, str]:
-    return {"type": kind, "status": "True" if ok else "False", "reason": reason, "message": message,
-            "lastTransitionTime": _now_iso()}  # fmt: skip
-
-
-def _now_iso() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, message)
 
 
 async def reconcile(
     *,
+    kube: KubeApi,
     name: str,
     namespace: str,
-    spec: dict[str, Any],
-    state: PoolState,
-    redis_url: str | None,
+    spec: Mapping[str, Any],
+    generation: int | None,
+    memory: PoolMemory,
+    default_redis_url: str | None,
     now: float | None = None,
 ) -> Outcome:
     now = time.time() if now is None else now
     labels = {"namespace": namespace, "pool": name}
     try:
-        pool_spec, queues, deployment, _interval, paused = parse_spec(spec)
-    except InvalidSpec as exc:
-        metrics.CONDITION.labels(condition="Ready", **labels).set(0)
-        return Outcome({"conditions": [_condition("Ready", False, "InvalidSpec", str(exc))]},
-                       ("Warning", "InvalidSpec", str(exc)))  # fmt: skip
-    metrics.MAXIMUM.labels(**labels).set(pool_spec.max_replicas)
-    current = await kubeapi.scale_get(namespace, deployment)
-    metrics.CURRENT.labels(**labels).set(current)
-    secret_ref = (spec.get("broker") or {}).get("secretRef")
-    if secret_ref:
-        try:
-            redis_url = await kubeapi.secret_value(
-                namespace, str(secret_ref["name"]), str(secret_ref.get("key", "url"))
-            )
-        except kubeapi.KubeApiError as exc:
-            metrics.PROBE_ERRORS.labels(**labels).inc()
-            return _probe_failed(labels, current, f"broker secret unreadable: {exc}")
-    if not redis_url:
-        return _probe_failed(labels, current, "no broker: set spec.broker or CELERITY_OPERATOR_REDIS_URL")
-    if state.client is None or state.client_url != redis_url:
-        state.client = aioredis.Redis.from_url(redis_url, socket_timeout=3, socket_connect_timeout=3)
-        state.client_url = redis_url
-    started = time.perf_counter()
+        pool = parsing.pool_spec(spec)
+    except parsing.InvalidSpec as exc:
+        return _problem(memory, labels, "InvalidSpec", str(exc), now=now, generation=generation)
+    metrics.MAXIMUM.labels(**labels).set(pool.policy.max_replicas)
     try:
-        observation = await probing.probe(state.client, queues)
+        current = await kube.scale_get(namespace, pool.deployment)
+    except KubeApiError as exc:
+        metrics.RECONCILE_ERRORS.labels(**labels).inc()
+        message = f"cannot read the scale of deployment {pool.deployment}: {exc}"
+        return _problem(memory, labels, "ScaleTargetUnavailable", message, now=now, generation=generation)
+    metrics.CURRENT.labels(**labels).set(current)
+    try:
+        observation = await _probe(kube, namespace, pool, memory, default_redis_url, labels)
     except probing.ProbeError as exc:
-        metrics.PROBE_ERRORS.labels(**labels).inc()
-        return _probe_failed(labels, current, str(exc))
-    finally:
-        metrics.PROBE_SECONDS.labels(**labels).observe(time.perf_counter() - started)
+        message = f"keeping {current} replicas: {exc}"
+        return _problem(memory, labels, "ProbeFailed", message, now=now, generation=generation, current=current)
+
     load = observation.load()
-    for queue in queues:
-        metrics.BACKLOG.labels(queue=queue, state="waiting", **labels).set(observation.waiting[queue])
-        metrics.BACKLOG.labels(queue=queue, state="reserved", **labels).set(observation.unacked[queue])
-    metrics.BACKLOG.labels(queue="*", state="running", **labels).set(load.running)
-    decision = policy.decide(load=load, current=current, spec=pool_spec, history=state.history, now=now)
-    keep = max(pool_spec.scale_up.stabilization_window_seconds, pool_spec.scale_down.stabilization_window_seconds)
-    state.history = policy.remember(state.history, decision, now, keep)
-    metrics.DESIRED.labels(**labels).set(decision.replicas)
-    at_max = decision.replicas >= pool_spec.max_replicas and load.backlog > 0
-    metrics.CONDITION.labels(condition="AtMaxReplicas", **labels).set(1 if at_max else 0)
-    metrics.CONDITION.labels(condition="ProbeFailed", **labels).set(0)
-    metrics.CONDITION.labels(condition="Ready", **labels).set(1)
-    status: dict[str, Any] = {
+    if not memory.seeded:
+        # After a (re)start the operator knows no history: treat the current count as just recommended, so no
+        # scale-down happens before a full window has been watched.
+        memory.history, memory.seeded = [policy.Recommendation(now, current)], True
+    decision = policy.decide(load=load, current=current, spec=pool.policy, history=memory.history, now=now,
+                             scalings=memory.scalings)  # fmt: skip
+    keep = policy.keep_seconds(pool.policy)
+    memory.history = policy.remember(memory.history, decision, now, keep)
+    at_max = decision.wanted >= pool.policy.max_replicas and decision.replicas >= pool.policy.max_replicas
+    metrics.observe_load(labels, observation, desired=decision.replicas)
+    outcome = Outcome(status={
         "observedBacklog": {"waiting": load.waiting, "reserved": load.reserved, "running": load.running},
         "desiredReplicas": decision.replicas,
         "currentReplicas": current,
-        "conditions": [
-            _condition("Ready", True, "Paused" if paused else "Observing"),
-            _condition("ProbeFailed", False, "ProbeSucceeded"),
-            _condition("AtMaxReplicas", at_max, "AtMaxReplicas" if at_max else "BelowMax"),
-        ],
-    }
-    if paused or decision.replicas == current:
-        return Outcome(status)
-    if decision.replicas < current:
-        await scaling.protect_busy_pods(namespace, name, observation.workers)
-    await kubeapi.scale_patch(namespace, deployment, decision.replicas)
-    metrics.SCALE_EVENTS.labels(direction=decision.direction, reason=decision.reason.split(" ")[0].rstrip(":"),
-                                **labels).inc()  # fmt: skip
-    metrics.CURRENT.labels(**labels).set(decision.replicas)
-    status.update(currentReplicas=decision.replicas, lastScaleTime=_now_iso(), lastScaleReason=decision.reason)
-    message = f"scaled {deployment} from {current} to {decision.replicas}: {decision.reason}"
-    return Outcome(status, ("Normal", "ScaledUp" if decision.replicas > current else "ScaledDown", message))
+    })  # fmt: skip
+    if memory.problem is not None:
+        outcome.events.append(("Normal", "Recovered", f"{memory.problem} is resolved"))
+        memory.problem = None
+    if not pool.paused and decision.replicas != current:
+        if decision.direction == "down":
+            # Busy pods first become expensive to delete, so the ReplicaSet removes idle ones. If that fails, the
+            # scale-down waits for the next poll rather than risk busy pods.
+            try:
+                await scaling.protect_busy_pods(kube, namespace, name, observation.workers)
+            except KubeApiError as exc:
+                metrics.RECONCILE_ERRORS.labels(**labels).inc()
+                message = f"not scaling down: cannot set pod deletion costs: {exc}"
+                return _problem(memory, labels, "PodsUnavailable", message, now=now, generation=generation,
+                                current=current)  # fmt: skip
+        try:
+            await kube.scale_patch(namespace, pool.deployment, decision.replicas)
+        except KubeApiError as exc:
+            metrics.RECONCILE_ERRORS.labels(**labels).inc()
+            message = f"cannot scale deployment {pool.deployment}: {exc}"
+            return _problem(memory, labels, "ScaleFailed", message, now=now, generation=generation, current=current)
+        memory.scalings = policy.remember_scaling(memory.scalings, current, decision.replicas, now, keep)
+        metrics.scaled(labels, decision)
+        outcome.status.update(currentReplicas=decision.replicas, lastScaleTime=timestamp(now),
+                              lastScaleReason=decision.reason)  # fmt: skip
+        kind = "ScaledUp" if decision.direction == "up" else "ScaledDown"
+        outcome.events.append(("Normal", kind, f"{pool.deployment}: {decision.reason} ({decision.cause})"))
+    ready = Condition("Ready", True, "Paused" if pool.paused else "Reconciled",
+                      f"paused: would scale to {decision.replicas}" if pool.paused else decision.reason)  # fmt: skip
+    capped = Condition("AtMaxReplicas", at_max, "BacklogExceedsMax" if at_max else "BelowMax",
+                       f"the backlog asks for {decision.wanted} replicas" if at_max else "")  # fmt: skip
+    new = [ready, Condition("ProbeFailed", False, "ProbeSucceeded"), capped]
+    outcome.status.update(_conditions(memory, new, now, generation))
+    metrics.conditions(labels, new)
+    return outcome
 
 
-def _probe_failed(labels: dict[str, str], current: int, message: str) -> Outcome:
-    metrics.CONDITION.labels(condition="ProbeFailed", **labels).set(1)
-    status = {
-        "currentReplicas": current,
-        "desiredReplicas": current,
-        "conditions": [
-            _condition("Ready", False, "ProbeFailed", message),
-            _condition("ProbeFailed", True, "RedisUnreachable", message),
-        ],
-    }
-    return Outcome(status, ("Warning", "ProbeFailed", f"keeping {current} replicas: {message}"))
+async def _probe(
+    kube: KubeApi, namespace: str, pool: parsing.PoolSpec, memory: PoolMemory, default_url: str | None,
+    labels: dict[str, str],
+) -> probing.Observation:  # fmt: skip
+    url = default_url
+    if pool.broker_secret is not None:
+        secret, key = pool.broker_secret
+        try:
+            url = await kube.secret_value(namespace, secret, key)
+        except KubeApiError as exc:
+            metrics.PROBE_ERRORS.labels(**labels).inc()
+            raise probing.ProbeError(f"the broker secret is unreadable: {exc}") from exc
+    if not url:
+        metrics.PROBE_ERRORS.labels(**labels).inc()
+        raise probing.ProbeError("no broker: set spec.broker.secretRef or CELERITY_OPERATOR_REDIS_URL")
+    client, script = await memory.redis_for(url)
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            return await probing.probe(client, pool.queues, script=script)
+    except (probing.ProbeError, TimeoutError) as exc:
+        metrics.PROBE_ERRORS.labels(**labels).inc()
+        await memory.close()  # a fresh connection next time, in case this one is wedged
+        raise probing.ProbeError(str(exc) or "the probe timed out") from exc
+    finally:
+        metrics.PROBE_SECONDS.labels(**labels).observe(time.perf_counter() - started)
+
+
+def _problem(
+    memory: PoolMemory, labels: dict[str, str], reason: str, message: str, *, now: float, generation: int | None,
+    current: int | None = None,
+) -> Outcome:  # fmt: skip
+    """A pool that cannot be scaled this time: say so in the conditions; an Event only when the problem starts."""
+    probe_failed = reason == "ProbeFailed"
+    new = [
+        Condition("Ready", False, reason, message),
+        Condition(
+            "ProbeFailed",
+            probe_failed,
+            "RedisUnreachable" if probe_failed else "NotProbed",
+            message if probe_failed else "",
+        ),
+        Condition("AtMaxReplicas", False, "Unknown"),
+    ]
+    outcome = Outcome(status=_conditions(memory, new, now, generation))
+    if current is not None:
+        outcome.status.update(currentReplicas=current, desiredReplicas=current)
+    if memory.problem != reason:
+        outcome.events.append(("Warning", reason, message[:1000]))
+        memory.problem = reason
+    metrics.conditions(labels, new)
+    return outcome
+
+
+def _conditions(memory: PoolMemory, new: list[Condition], now: float, generation: int | None) -> dict[str, Any]:
+    memory.conditions = conditions(new, memory.conditions, now=now, generation=generation)
+    status: dict[str, Any] = {"conditions": memory.conditions}
+    if generation is not None:
+        status["observedGeneration"] = generation
+    return status
