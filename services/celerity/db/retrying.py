@@ -34,14 +34,20 @@ def retry_reason(exc: BaseException) -> str | None:
 def atomic_with_retry(
     *, lock: str, attempts: int = 5, base_delay: float = 0.02, max_delay: float = 1.0
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Run the function in its own transaction; on deadlock/serialization failure, back off (jittered) and rerun.
+    """Run the function in its own transaction; on deadlock/serialization failure, back off and rerun.
 
-    The whole transaction reruns, so the function must not have side effects outside the database.
+    The whole transaction reruns, so the function must not have side effects outside the database. The backoff is
+    "full jitter" (a uniform draw below an exponentially growing cap), so the transactions a deadlock aborted do not
+    collide again in lockstep. Called inside someone else's transaction it runs once, without retrying: the outer
+    transaction keeps the locks that closed the cycle, so only its owner can retry usefully.
     """
 
     def decorate(func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if transaction.get_connection().in_atomic_block:
+                with transaction.atomic():
+                    return func(*args, **kwargs)
             for attempt in range(1, attempts + 1):
                 try:
                     with transaction.atomic():
