@@ -43,9 +43,3 @@ def conditions(
             entry["observedGeneration"] = generation
         result.append(entry)
     return result
-
-
-def flipped(new: Iterable[Condition], previous: Iterable[Mapping[str, Any]], kind: str) -> bool:
-    """Whether `kind` became true now (for Events on transitions only, never once per poll)."""
-    was = any(c.get("type") == kind and c.get("status") == "True" for c in previous if isinstance(c, Mapping))
-    return any(c.type == kind and c.ok for c in new) and not was
