@@ -44,7 +44,7 @@ def platform(before: promstats.Snapshot, after: promstats.Snapshot) -> dict[str,
             "buckets": {str(bound): count for bound, count in sorted(histogram.items())},
             **_quantiles(histogram),
         }
-    out["by_task"] = _by_task(before, after)
+    out["by_task"] = by_task(before, after)
     out["tasks"] = promstats.increase(after, before, "celerity_tasks_total")
     out["task_failures"] = promstats.increase(after, before, "celerity_tasks_total", outcome="failed")
     out["deadlock_retries"] = promstats.increase(after, before, "celerity_db_retries_total", reason="deadlock")
@@ -54,7 +54,7 @@ def platform(before: promstats.Snapshot, after: promstats.Snapshot) -> dict[str,
     return out
 
 
-def _by_task(before: promstats.Snapshot, after: promstats.Snapshot) -> dict[str, dict[str, float | None]]:
+def by_task(before: promstats.Snapshot, after: promstats.Snapshot) -> dict[str, dict[str, float | None]]:
     """Per task name: how many ran, mean and p99 queue wait and run time."""
     names = {dict(key).get("task", "") for key in after.get("celerity_task_runtime_seconds_count", {})}
     out: dict[str, dict[str, float | None]] = {}

@@ -1,0 +1,1 @@
+"""A bare Celery app doing Celerity's work without Celerity: the baseline `make bench` measures against."""

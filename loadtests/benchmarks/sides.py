@@ -1,0 +1,189 @@
+"""The two systems under test, doing the same work: Celerity through its API, bare Celery through a canvas.
+
+Both run the work on two pools of two prefork processes (chunk work on `bulk`, chord members on `default`), on the
+same Redis (Celerity on DB 0, the baseline on its own DB), one job at a time on an idle broker.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import redis
+from celery import chain, chord, group
+from celery.canvas import xstarmap
+
+from loadtests import figures
+from loadtests.benchmarks.ceiling import RedisLoad
+from loadtests.benchmarks.events import EventTap
+from loadtests.checking import audit_items, check
+from loadtests.client import JobsClient
+from loadtests.promstats import Sources
+from loadtests.scenarios import JobSpec, expected_sum
+
+QUEUE = {"chunked": "bulk", "chord": "default"}
+PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")  # kombu's priority sub-queues (conventions.md)
+
+
+@dataclass
+class Measurement:
+    system: str  # celerity | celery
+    workload: str  # chunked | chord
+    items: int
+    chunk_size: int | None
+    seconds: float  # submit -> result
+    correct: bool
+    detail: str = "ok"
+    submit_seconds: float | None = None  # Celerity: the POST; Celery: building and publishing the canvas
+    start_seconds: float | None = None  # Celerity: created -> started (item rows written, canvas published)
+    chord_completion: float | None = None  # last header task succeeded -> callback succeeded
+    redis: dict[str, float] = field(default_factory=dict)
+    tasks: dict[str, dict[str, float | None]] = field(default_factory=dict)  # Celerity's per-task figures
+
+    @property
+    def items_per_second(self) -> float:
+        return self.items / self.seconds if self.seconds > 0 else 0.0
+
+
+def wait_idle(client: redis.Redis, queues: tuple[str, ...] = ("default", "bulk"), timeout: float = 180.0) -> None:
+    """Until nothing waits in the queues and nothing is reserved or running (the `unacked` hash is empty)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pipe = client.pipeline(transaction=False)
+        for queue in queues:
+            for suffix in PRIORITY_SUFFIXES:
+                pipe.llen(queue + suffix)
+        pipe.hlen("unacked")
+        if not sum(pipe.execute()):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the broker did not drain within {timeout:.0f}s")
+
+
+def _parse(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+class Celerity:
+    name = "celerity"
+
+    def __init__(self, client: JobsClient, broker: redis.Redis, sources: Sources, database_url: str, tap: EventTap):
+        self.client, self.broker, self.sources, self.database_url, self.tap = client, broker, sources, database_url, tap
+
+    def run(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
+        wait_idle(self.broker)
+        before, load = self.sources.counters(), RedisLoad.read(self.broker)
+        self.tap.reset()
+        accepted, submit_seconds = self.client.submit(spec.payload())
+        body = self._until_finished(str(accepted["id"]), timeout)
+        seconds = (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
+            "finished_at") else float("inf")  # fmt: skip
+        started = (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
+            "started_at") else None  # fmt: skip
+        redis_figures = RedisLoad.read(self.broker).since(load, seconds)
+        audit = audit_items(self.database_url, [str(accepted["id"])]).get(str(accepted["id"]))
+        verdict = check(spec, body, audit)
+        timing = None
+        if spec.workload == "chord":
+            timing = self.tap.chord("celerity.jobs.item_square", "celerity.jobs.job_chord_record", spec.items)
+        return Measurement(
+            self.name, spec.workload, spec.items, spec.chunk_size, seconds, verdict.ok, verdict.reason,
+            submit_seconds, started, timing.completion_seconds if timing else None, redis_figures,
+            figures.by_task(before, self.sources.counters()),
+        )  # fmt: skip
+
+    def submit_only(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
+        """POST, wait until the job has started (rows written, canvas published), then cancel it: the submit and
+        start costs of a big job without running it to the end."""
+        wait_idle(self.broker)
+        accepted, submit_seconds = self.client.submit(spec.payload())
+        job_id = str(accepted["id"])
+        deadline = time.monotonic() + timeout
+        body = self.client.get(job_id)
+        while not body.get("started_at") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            body = self.client.get(job_id)
+        self.client.cancel(job_id)
+        started = (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
+            "started_at") else None  # fmt: skip
+        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, started is not None,
+                           submit_seconds=submit_seconds, start_seconds=started)  # fmt: skip
+
+    def _until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self.client.get(job_id)
+            if body.get("status") in ("succeeded", "failed", "cancelled") or time.monotonic() > deadline:
+                return body
+            time.sleep(0.05)
+
+
+class Baseline:
+    name = "celery"
+
+    def __init__(self, broker_url: str, tap: EventTap) -> None:
+        from loadtests.baseline import app as baseline
+
+        baseline.app.conf.update(broker_url=broker_url, result_backend=broker_url)
+        self.module, self.tap = baseline, tap
+        self.broker = redis.Redis.from_url(broker_url)
+
+    def ping(self, timeout: float = 90.0) -> None:
+        """One task through each queue: the workers are up and consuming."""
+        for queue in ("default", "bulk"):
+            self.module.item_square.si(3, "ping").set(queue=queue).apply_async().get(timeout=timeout)
+
+    def run(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
+        wait_idle(self.broker)
+        load = RedisLoad.read(self.broker)
+        self.tap.reset()
+        started, clock = time.perf_counter(), time.time()
+        canvas, job_id = self.canvas(spec)
+        result = canvas.apply_async()
+        published = time.perf_counter() - started
+        values = result.get(timeout=timeout, disable_sync_subtasks=False)
+        # The end is when the last callback succeeded (its worker's event), as Celerity's finished_at is written by
+        # its last recording task: the client's .get() adds its own result-polling delay, which is not Celery's.
+        chunked = spec.workload == "chunked"
+        callbacks = len(range(0, spec.items, spec.chunk_size or 100)) if chunked else 1
+        end = self.tap.finished(self.module.CHUNK_TOTAL if chunked else self.module.CHORD_TOTAL, callbacks)
+        seconds = end - clock if end is not None else time.perf_counter() - started
+        pairs = values if spec.workload == "chunked" else [values]
+        count, total = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+        ok = (count, total) == (spec.items, expected_sum(spec.items))
+        timing = None
+        if spec.workload == "chord":
+            timing = self.tap.chord(self.module.ITEM, self.module.CHORD_TOTAL, spec.items)
+        return Measurement(
+            self.name, spec.workload, spec.items, spec.chunk_size, seconds, ok,
+            "ok" if ok else f"count {count}, sum {total} (job {job_id})", published, None,
+            timing.completion_seconds if timing else None, RedisLoad.read(self.broker).since(load, seconds),
+        )  # fmt: skip
+
+    def canvas(self, spec: JobSpec) -> tuple[Any, str]:
+        """Celerity's canvas for the workload (services/celerity/jobs/workloads.py), with the baseline's tasks."""
+        job_id, queue = str(uuid.uuid4()), QUEUE[spec.workload]
+        m = self.module
+        if spec.workload == "chord":
+            header = [m.item_square.si(i, job_id, 0, 0.0).set(queue=queue) for i in range(spec.items)]
+            return chord(header, m.chord_total.s(job_id, spec.chunk_size or 100).set(queue=queue)), job_id
+        size = spec.chunk_size or 100
+        starts = range(0, spec.items, size)
+        parts = [
+            chain(xstarmap(m.item_square.s(), [(i, job_id, 0, 0.0) for i in range(a, min(a + size, spec.items))])
+                  .set(queue=queue), m.chunk_total.s(job_id, k).set(queue=queue))
+            for k, a in enumerate(starts)
+        ]  # fmt: skip
+        return group(parts), job_id
+
+    def publish_only(self, spec: JobSpec) -> Measurement:
+        """Build and publish the canvas, the cost a bare-Celery web request pays before it can answer."""
+        wait_idle(self.broker)
+        started = time.perf_counter()
+        canvas, _ = self.canvas(spec)
+        canvas.apply_async()
+        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, True,
+                           submit_seconds=time.perf_counter() - started)  # fmt: skip
