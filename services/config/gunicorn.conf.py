@@ -4,7 +4,8 @@ import os
 import tempfile
 
 # Must be set before any worker imports prometheus_client (the app is loaded in the workers, after this file).
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="celerity-web-metrics-"))
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="celerity-web-metrics-")
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 - containers listen on all interfaces
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -21,10 +22,12 @@ def on_starting(server: object) -> None:
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(directory, exist_ok=True)
     for name in os.listdir(directory):
-        os.remove(os.path.join(directory, name))
+        if name.endswith(".db"):  # prometheus-client's files only, whatever else shares the directory
+            os.remove(os.path.join(directory, name))
 
 
 def child_exit(server: object, worker: object) -> None:
+    """A worker exited (max_requests, timeout, crash): drop its live gauges, keep its counters."""
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

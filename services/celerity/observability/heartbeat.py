@@ -68,20 +68,33 @@ def remove(client: redis.Redis, nodename: str) -> None:
     pipe.execute()
 
 
+def parse(raw: bytes | str | None) -> dict[str, Any] | None:
+    """The reader's side of the contract, pure: a version-1 heartbeat document, or None for anything else."""
+    if raw is None:
+        return None
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or document.get("v") != VERSION:
+        return None
+    try:
+        float(document["ts"]), float(document["ttl"]), str(document["hostname"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return document
+
+
+def is_fresh(document: dict[str, Any], *, now: float) -> bool:
+    """Fresh while younger than its own TTL. The key's Redis TTL says the same; this also holds for a copy."""
+    return now - float(document["ts"]) <= float(document["ttl"])
+
+
 def read_fresh(client: redis.Redis, *, now: float | None = None) -> list[dict[str, Any]]:
-    """Heartbeats whose key still exists and whose timestamp is within its TTL."""
+    """Every fresh heartbeat, in two round trips (the index, then the documents): no SCAN."""
     now = time.time() if now is None else now
     names = [n.decode() if isinstance(n, bytes) else str(n) for n in client.zrange(INDEX_KEY, 0, -1)]
     if not names:
         return []
-    documents = []
-    for raw in client.mget([worker_key(n) for n in names]):
-        if raw is None:
-            continue
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(document, dict) and now - float(document.get("ts", 0)) <= float(document.get("ttl", 0)):
-            documents.append(document)
-    return documents
+    documents = (parse(raw) for raw in client.mget([worker_key(n) for n in names]))
+    return [d for d in documents if d is not None and is_fresh(d, now=now)]

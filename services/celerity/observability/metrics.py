@@ -11,13 +11,15 @@ TASK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
 # Lock waits are short when the design is right; the buckets resolve sub-millisecond waits.
 LOCK_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# Queue waits outgrow run times under a backlog: the same buckets, up to an hour.
+QUEUE_WAIT_BUCKETS = (*TASK_BUCKETS, 1800, 3600)
 
 # --- tasks ------------------------------------------------------------------------------------------------------------
 TASK_QUEUE_WAIT_SECONDS = Histogram(
     "celerity_task_queue_wait_seconds",
     "Publish to start of a task (excludes ETA/countdown delay).",
     ["task", "queue"],
-    buckets=TASK_BUCKETS,
+    buckets=QUEUE_WAIT_BUCKETS,
 )
 TASK_RUNTIME_SECONDS = Histogram(
     "celerity_task_runtime_seconds", "Run time of a task body.", ["task", "queue"], buckets=TASK_BUCKETS
@@ -66,3 +68,11 @@ CELERY_TASK_RETRIED = Counter("celery_task_retried", "Tasks retried.", _COMPAT)
 CELERY_TASK_REJECTED = Counter("celery_task_rejected", "Tasks rejected.", _COMPAT)
 CELERY_TASK_REVOKED = Counter("celery_task_revoked", "Tasks revoked.", _COMPAT)
 CELERY_TASK_RUNTIME = Histogram("celery_task_runtime", "Task run time, seconds.", _COMPAT, buckets=TASK_BUCKETS)
+CELERY_TASK_QUEUE_WAIT_TIME = Histogram(
+    "celery_task_queue_wait_time",
+    "Publish to start of a task, seconds (excludes ETA/countdown delay).",
+    _COMPAT,
+    buckets=QUEUE_WAIT_BUCKETS,
+)
+# Per-worker and fleet gauges (celery_worker_up, celery_queue_length, ...) are computed at scrape time by the worker
+# parent's collectors (celerity.observability.collector), not stored here.

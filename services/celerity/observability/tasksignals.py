@@ -1,26 +1,41 @@
-"""Task metrics from Celery's signals, in whichever process the event happens (publisher, parent or pool child).
+"""Task metrics from Celery's signals, recorded in whichever process the event happens (docs/metrics.md).
 
-Queue wait means **publish → start**: `before_task_publish` stamps the publish time into a message header and the
-child observes the difference when it starts the task. Tasks with an ETA/countdown are left out (their wait is
-chosen, not suffered).
+Publishers (web, workers) count `sent` and stamp the publish time; the worker parent counts `received`, `revoked` and
+the failures it decides itself (time limits, lost workers); pool children count the rest. Every process writes to
+the same multiprocess directory, so the worker parent's /metrics sums them all and nothing is counted twice: each
+outcome has exactly one signal in exactly one process.
+
+Queue wait means **publish → start**: `before_task_publish` stamps `celerity_published_at` into the message headers
+and the child observes the difference when the task starts. Tasks with an ETA/countdown (retries included) are left
+out: their wait was chosen, not suffered.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 from celery import signals
+from celery.exceptions import Reject, TimeLimitExceeded
 
 from celerity.observability import metrics as m
 
 PUBLISHED_HEADER = "celerity_published_at"
-_started: dict[str, float] = {}
+_started: dict[str, float] = {}  # task id -> perf_counter at start, in the child running it
+_timed_out: deque[str] = deque(maxlen=1024)  # recent hard time limits, in the parent
+# Celery sends some parent-side failures (hard time limit) without the request; a worker consuming one queue knows
+# it anyway. Set in the parent at worker_ready (celerity.observability.worker).
+PARENT_QUEUE = "unknown"
 
 
 def _queue(request: Any) -> str:
     info = getattr(request, "delivery_info", None) or {}
-    return str(info.get("routing_key") or info.get("queue") or "unknown")
+    return str(info.get("routing_key") or info.get("queue") or PARENT_QUEUE)
+
+
+def _outcome(name: str, queue: str, outcome: str) -> None:
+    m.TASKS_TOTAL.labels(task=name, queue=queue, outcome=outcome).inc()
 
 
 @signals.before_task_publish.connect
@@ -28,7 +43,8 @@ def _on_publish(
     sender: str | None = None, headers: dict[str, Any] | None = None, routing_key: str = "", **_: Any
 ) -> None:
     if headers is not None:
-        headers.setdefault(PUBLISHED_HEADER, time.time())
+        # Overwrite, never setdefault: a retry copies its request's headers, and its wait starts now.
+        headers[PUBLISHED_HEADER] = time.time()
     m.CELERY_TASK_SENT.labels(name=sender or "unknown", queue_name=routing_key or "unknown").inc()
 
 
@@ -46,50 +62,73 @@ def _on_prerun(task_id: str = "", task: Any = None, **_: Any) -> None:
     m.WORKER_TASKS_ACTIVE.labels(queue=queue).inc()
     published = getattr(request, PUBLISHED_HEADER, None) or (request.headers or {}).get(PUBLISHED_HEADER)
     if published and not request.eta:
-        m.TASK_QUEUE_WAIT_SECONDS.labels(task=task.name, queue=queue).observe(max(now - float(published), 0.0))
+        wait = max(now - float(published), 0.0)
+        m.TASK_QUEUE_WAIT_SECONDS.labels(task=task.name, queue=queue).observe(wait)
+        m.CELERY_TASK_QUEUE_WAIT_TIME.labels(name=task.name, queue_name=queue).observe(wait)
 
 
 @signals.task_postrun.connect
-def _on_postrun(task_id: str = "", task: Any = None, state: str | None = None, **_: Any) -> None:
+def _on_postrun(task_id: str = "", task: Any = None, state: str | None = None, retval: Any = None, **_: Any) -> None:
     queue = _queue(task.request)
     m.WORKER_TASKS_ACTIVE.labels(queue=queue).dec()
     started = _started.pop(task_id, None)
     if started is not None:
         runtime = time.perf_counter() - started
         m.TASK_RUNTIME_SECONDS.labels(task=task.name, queue=queue).observe(runtime)
-        m.CELERY_TASK_RUNTIME.labels(name=task.name, queue_name=queue).observe(runtime)
-    outcome = {"SUCCESS": "succeeded", "FAILURE": "failed", "RETRY": "retried"}.get(state or "")
-    if outcome:
-        m.TASKS_TOTAL.labels(task=task.name, queue=queue, outcome=outcome).inc()
+        if state == "SUCCESS":  # celery-exporter observes successful runs only
+            m.CELERY_TASK_RUNTIME.labels(name=task.name, queue_name=queue).observe(runtime)
+    if state == "REJECTED":
+        # Every Reject, requeued or not (celery-exporter counts each task-rejected event). The final outcome of a
+        # Reject(requeue=False) is counted by _on_failure, which Celery sends for it from the parent.
+        m.CELERY_TASK_REJECTED.labels(name=task.name, queue_name=queue).inc()
 
 
 @signals.task_success.connect
 def _on_success(sender: Any = None, **_: Any) -> None:
-    m.CELERY_TASK_SUCCEEDED.labels(name=sender.name, queue_name=_queue(sender.request)).inc()
+    queue = _queue(sender.request)
+    m.CELERY_TASK_SUCCEEDED.labels(name=sender.name, queue_name=queue).inc()
+    _outcome(sender.name, queue, "succeeded")
 
 
 @signals.task_failure.connect
-def _on_failure(sender: Any = None, exception: BaseException | None = None, **_: Any) -> None:
+def _on_failure(sender: Any = None, task_id: str = "", exception: BaseException | None = None, **_: Any) -> None:
+    """Sent once per failed task: by the child for exceptions in the body, by the parent for time limits, lost
+    workers whose retries ran out, and Reject(requeue=False)."""
+    queue = _queue(sender.request)
+    if isinstance(exception, Reject):
+        _outcome(sender.name, queue, "rejected")
+        return
+    if isinstance(exception, TimeLimitExceeded):
+        # Celery 5.7 sends task_failure twice for one hard time limit (Request.on_timeout since celery#10226, and
+        # Request.on_failure when the pool reports the kill), both in the parent: count the first.
+        if task_id in _timed_out:
+            return
+        _timed_out.append(task_id)
     name = type(exception).__name__ if exception else "unknown"
-    m.CELERY_TASK_FAILED.labels(name=sender.name, queue_name=_queue(sender.request), exception=name).inc()
+    m.CELERY_TASK_FAILED.labels(name=sender.name, queue_name=queue, exception=name).inc()
+    _outcome(sender.name, queue, "failed")
 
 
 @signals.task_retry.connect
 def _on_retry(sender: Any = None, request: Any = None, **_: Any) -> None:
-    m.CELERY_TASK_RETRIED.labels(name=sender.name, queue_name=_queue(request)).inc()
+    """Sent by the child for `self.retry()`, by the parent when it retries the task of a lost worker."""
+    queue = _queue(request)
+    m.CELERY_TASK_RETRIED.labels(name=sender.name, queue_name=queue).inc()
+    _outcome(sender.name, queue, "retried")
 
 
 @signals.task_rejected.connect
 def _on_rejected(message: Any = None, **_: Any) -> None:
+    """A message the worker could not accept (unknown task, bad payload): dropped, never run."""
     headers = getattr(message, "headers", {}) or {}
-    queue = (getattr(message, "delivery_info", {}) or {}).get("routing_key", "unknown")
-    name = headers.get("task", "unknown")
+    queue = (getattr(message, "delivery_info", {}) or {}).get("routing_key") or "unknown"
+    name = str(headers.get("task") or "unknown")
     m.CELERY_TASK_REJECTED.labels(name=name, queue_name=queue).inc()
-    m.TASKS_TOTAL.labels(task=name, queue=queue, outcome="rejected").inc()
+    _outcome(name, queue, "rejected")
 
 
 @signals.task_revoked.connect
 def _on_revoked(request: Any = None, **_: Any) -> None:
     queue = _queue(request)
     m.CELERY_TASK_REVOKED.labels(name=request.name, queue_name=queue).inc()
-    m.TASKS_TOTAL.labels(task=request.name, queue=queue, outcome="revoked").inc()
+    _outcome(request.name, queue, "revoked")

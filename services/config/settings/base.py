@@ -64,6 +64,9 @@ CELERITY_QUEUES = env.list("CELERITY_QUEUES", default=["default", "bulk"])
 CELERITY_HEARTBEAT_INTERVAL = env.float("CELERITY_HEARTBEAT_INTERVAL", default=5.0)
 CELERITY_POOL = env("CELERITY_POOL", default="")
 CELERITY_WORKER_METRICS_PORT = env.int("CELERITY_WORKER_METRICS_PORT", default=9808)
+# Seconds a worker given SIGTERM waits for its running tasks before handing them back to the queue; 0 waits for them
+# (the task time limit bounds that). The chart sets it a little under the pods' grace period (docs/reliability.md).
+CELERITY_WORKER_DRAIN_TIMEOUT = env.float("CELERITY_WORKER_DRAIN_TIMEOUT", default=0.0)
 REDIS_URL = env("REDIS_URL")
 
 # --- Celery (docs/reliability.md explains each choice) ---------------------------------------------------------------
@@ -76,6 +79,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A lost worker's task is retried (max_retries, default_retry_delay) instead of requeued forever: bounded redelivery.
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERITY_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_TIME_LIMIT = _time_limit
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERITY_TASK_SOFT_TIME_LIMIT", default=max(_time_limit - 30, 1))

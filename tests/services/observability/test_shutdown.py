@@ -1,46 +1,101 @@
-"""A worker given SIGTERM (what Kubernetes sends on scale-down) finishes or returns its in-flight work: nothing is
-lost, and the work done by the replacement worker completes every task."""
+"""A worker given SIGTERM (what Kubernetes sends on scale-down) finishes or hands back its in-flight work and loses
+nothing; its heartbeat says `stopping`, then disappears. Each task records its runs and adds itself to a Redis set,
+so "exactly once in effect" is visible."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import redis
-from celery import group
+import requests
+from celery.result import AsyncResult
 
-from celerity.jobs.tasks import item_square_task
-from devstack import processes
-from devstack.servers import free_port
+from celerity.observability import broker
+from config.celery_app import app
+from tests.services.observability import selftasks
+from tests.services.observability.workers import Worker, start_worker
 
-pytestmark = [pytest.mark.workers, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-QUEUE = "shutdown-test"
-
-
-def _worker(group_: processes.ProcessGroup, env: dict[str, str], name: str, log: str) -> processes.Child:
-    pool = processes.PoolSpec(name, (QUEUE,), concurrency=1)
-    multiproc_dir = Path(log + ".metrics")
-    multiproc_dir.mkdir(parents=True, exist_ok=True)
-    wenv = processes.worker_env(pool, env, metrics_port=free_port(), multiproc_dir=multiproc_dir)
-    return group_.start(name, processes.worker_argv(pool), wenv, log=Path(log))
+pytestmark = [pytest.mark.workers, pytest.mark.slow]
 
 
-def test_sigterm_mid_task_loses_nothing(stack_env: dict[str, str], tmp_path: Path) -> None:
-    first, second = processes.ProcessGroup(), processes.ProcessGroup()
-    child = _worker(first, stack_env, "first", f"{tmp_path}/first.log")
+def _wait_for(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def _running(r: redis.Redis, key: str) -> int:
+    return sum(int(n) for n in r.hvals(f"{key}:runs"))
+
+
+def _finish_elsewhere(worker: Worker, queue: str, results: list[AsyncResult]) -> None:
+    app.control.add_consumer(queue, destination=[worker.nodename], reply=True, timeout=5)
     try:
-        time.sleep(3)  # let it connect
-        results = group(item_square_task.s(i, "shutdown", 800).set(queue=QUEUE) for i in range(4))()
-        client = redis.Redis.from_url(stack_env["REDIS_URL"])
-        deadline = time.monotonic() + 20
-        while client.hlen("unacked") == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        child.process.send_signal(signal.SIGTERM)  # mid-task: the worker is running one item of 0.8 s
-        assert child.process.wait(timeout=60) == 0
-        _worker(second, stack_env, "second", f"{tmp_path}/second.log")
-        assert results.get(timeout=60) == [i * i for i in range(4)]
+        for result in results:
+            result.get(timeout=60)
     finally:
-        first.stop(grace=10)
-        second.stop(grace=10)
+        app.control.cancel_consumer(queue, destination=[worker.nodename], reply=True, timeout=5)
+
+
+def test_sigterm_finishes_the_running_tasks_and_returns_the_prefetched_ones(
+    stack_env: dict[str, str], tmp_path: Path, obs_worker: Worker, redis_url: str
+) -> None:
+    r = redis.Redis.from_url(redis_url)
+    queue, key = f"warm-{uuid.uuid4().hex[:8]}", f"warm:{uuid.uuid4().hex}"
+    worker = start_worker(stack_env, tmp_path, name="warm", queues=(queue,), concurrency=2,
+                          extra_env={"CELERITY_PREFETCH_MULTIPLIER": "2"})  # fmt: skip
+    heartbeat_key = f"celerity:worker:{worker.nodename}"
+
+    def beat() -> dict[str, object]:
+        return dict(json.loads(r.get(heartbeat_key) or "{}"))
+
+    try:
+        results = [selftasks.record.apply_async((key, str(i), 1.5), queue=queue) for i in range(6)]
+        _wait_for(lambda: _running(r, key) == 2, 20, "two tasks running")
+        _wait_for(lambda: (beat().get("active"), beat().get("reserved")) == (2, 2), 5, "heartbeat: 2 active, 2 held")
+        assert beat()["active_by_queue"] == beat()["reserved_by_queue"] == {queue: 2}
+        assert r.llen(queue) == 2
+        sent = time.monotonic()
+        worker.child.process.send_signal(signal.SIGTERM)  # to the parent only, as the kubelet does to PID 1
+        _wait_for(lambda: beat().get("state") == "stopping", 5, "heartbeat: stopping")
+        assert requests.get(f"{worker.url}/healthz", timeout=2).status_code == 200  # draining is alive
+        assert worker.child.process.wait(timeout=30) == 0
+        assert time.monotonic() - sent < 6  # left as soon as its two tasks were done
+        assert r.get(heartbeat_key) is None
+        assert r.zscore("celerity:workers", worker.nodename) is None
+        assert r.scard(key) == 2  # it finished what it was running...
+        assert r.llen(queue) == 4  # ...and gave the two prefetched messages back
+        assert broker.backlog(r, [queue])[1] == {queue: 0}
+    finally:
+        worker.stop()
+    _finish_elsewhere(obs_worker, queue, results)
+    assert r.smembers(key) == {str(i).encode() for i in range(6)}
+    assert {int(n) for n in r.hvals(f"{key}:runs")} == {1}  # warm shutdown re-runs nothing
+
+
+def test_drain_timeout_hands_unfinished_tasks_back_before_the_grace_period_ends(
+    stack_env: dict[str, str], tmp_path: Path, obs_worker: Worker, redis_url: str
+) -> None:
+    r = redis.Redis.from_url(redis_url)
+    queue, key = f"drain-{uuid.uuid4().hex[:8]}", f"drain:{uuid.uuid4().hex}"
+    worker = start_worker(stack_env, tmp_path, name="drain", queues=(queue,), concurrency=2,
+                          extra_env={"CELERITY_WORKER_DRAIN_TIMEOUT": "0.5"})  # fmt: skip
+    try:
+        results = [selftasks.record.apply_async((key, str(i), 3.0), queue=queue) for i in range(2)]
+        _wait_for(lambda: _running(r, key) == 2, 20, "two tasks running")
+        worker.child.process.send_signal(signal.SIGTERM)
+        worker.child.process.wait(timeout=30)
+        assert r.scard(key) == 0  # it left without waiting for its 3 s tasks...
+        assert r.llen(queue) == 2  # ...and handed both back at once, not left to the visibility timeout
+        assert r.get(f"celerity:worker:{worker.nodename}") is None
+    finally:
+        worker.stop()
+    _finish_elsewhere(obs_worker, queue, results)
+    assert r.smembers(key) == {b"0", b"1"}  # each effect once; each ran twice (the interrupted run, then here)
+    assert {int(n) for n in r.hvals(f"{key}:runs")} == {2}
