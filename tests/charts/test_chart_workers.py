@@ -134,6 +134,31 @@ def test_grace_period_is_the_task_time_limit_plus_a_margin(values: dict[str, Any
     assert grace > limit
 
 
+def test_drain_timeout_is_the_grace_period_minus_the_drain_margin() -> None:
+    for values, expected in (({}, "320"), (ci_values("pools-values.yaml"), "1820")):
+        deployment = _worker(render_chart(values), "bulk" if not values else "reports")
+        assert env_of(_container(deployment))["CELERITY_WORKER_DRAIN_TIMEOUT"]["value"] == expected
+
+
+def test_the_api_accepts_exactly_the_queues_the_pools_consume() -> None:
+    config = get(render_chart(ci_values("pools-values.yaml")), "ConfigMap", "celerity-config")["data"]
+    assert config["CELERITY_QUEUES"] == "bulk,default,exports,reports"
+    disabled = render_chart({"workers": {"pools": {"bulk": {"enabled": False}}}})
+    assert get(disabled, "ConfigMap", "celerity-config")["data"]["CELERITY_QUEUES"] == "default"
+
+
+def test_large_numbers_render_as_integers() -> None:
+    """Helm reads numbers as floats; 1000000 must not reach the pods as 1e+06."""
+    values = {"config": {"maxItems": 1_000_000, "resultExpiresSeconds": 2_592_000, "taskTimeLimitSeconds": 86_400}}
+    objects = render_chart(values)
+    config = get(objects, "ConfigMap", "celerity-config")["data"]
+    assert config["CELERITY_MAX_ITEMS"] == "1000000"
+    assert config["CELERITY_RESULT_EXPIRES"] == "2592000"
+    env = env_of(_container(_worker(objects, "bulk")))
+    assert env["CELERITY_TASK_TIME_LIMIT"]["value"] == "86400"
+    assert env["CELERITY_WORKER_DRAIN_TIMEOUT"]["value"] == "86420"
+
+
 def test_liveness_is_the_workers_own_healthz_on_the_metrics_port() -> None:
     container = _container(_worker(render_chart(), "default"))
     for probe in ("livenessProbe", "startupProbe"):

@@ -160,15 +160,16 @@ or URL rolls the pods; generated values never change, so `helm template` stays s
 {{/* ---- Environment of the services containers --------------------------------------------------------------- */}}
 
 {{/* Non-secret settings: the ConfigMap's data, and the migration Job's inline env (the Job may run before the
-ConfigMap exists). */}}
+ConfigMap exists). Integers go through int64: Helm reads numbers as floats, and 1000000 would print as 1e+06. */}}
 {{- define "celerity.config.data" -}}
 DJANGO_SETTINGS_MODULE: {{ .Values.config.settingsModule | quote }}
 DJANGO_LOG_LEVEL: {{ .Values.config.logLevel | quote }}
-CELERITY_TASK_TIME_LIMIT: {{ .Values.config.taskTimeLimitSeconds | quote }}
-CELERITY_RESULT_EXPIRES: {{ .Values.config.resultExpiresSeconds | quote }}
+CELERITY_TASK_TIME_LIMIT: {{ .Values.config.taskTimeLimitSeconds | int64 | quote }}
+CELERITY_RESULT_EXPIRES: {{ .Values.config.resultExpiresSeconds | int64 | quote }}
 CELERITY_HEARTBEAT_INTERVAL: {{ .Values.config.heartbeatIntervalSeconds | quote }}
-CELERITY_MAX_ITEMS: {{ .Values.config.maxItems | quote }}
-CELERITY_WORKER_METRICS_PORT: {{ .Values.workers.metricsPort | quote }}
+CELERITY_MAX_ITEMS: {{ .Values.config.maxItems | int64 | quote }}
+CELERITY_WORKER_METRICS_PORT: {{ .Values.workers.metricsPort | int64 | quote }}
+CELERITY_QUEUES: {{ include "celerity.workers.queues" . | quote }}
 {{- range $name, $value := .Values.config.extraEnv }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}
@@ -269,6 +270,16 @@ imagePullSecrets:
 {{- define "celerity.services.checksums" -}}
 checksum/config: {{ include "celerity.config.data" . | sha256sum }}
 checksum/secrets: {{ include "celerity.secrets.checksum" . }}
+{{- end -}}
+
+{{/* Every queue some enabled pool consumes (CELERITY_QUEUES: the queues a job may name), sorted, comma-separated. */}}
+{{- define "celerity.workers.queues" -}}
+{{- $queues := list -}}
+{{- range $name, $raw := .Values.workers.pools -}}
+{{- $pool := include "celerity.worker.pool" (dict "ctx" $ "pool" $raw) | fromJson -}}
+{{- if $pool.enabled }}{{ $queues = concat $queues $pool.queues }}{{ end -}}
+{{- end -}}
+{{- $queues | uniq | sortAlpha | join "," -}}
 {{- end -}}
 
 {{/* The task time limit of a pool (its own or the global one). Call with (dict "ctx" $ "pool" $pool). */}}
