@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -22,6 +23,9 @@ def configure_for_worker(argv: list[str] | None = None) -> None:
     its own unless the environment names one (the chart mounts an emptyDir per pod)."""
     argv = sys.argv if argv is None else argv
     if "worker" in argv and not os.environ.get(ENV):
+        if "prometheus_client" in sys.modules:  # too late: this process already chose in-memory storage
+            warnings.warn(f"prometheus_client was imported before {ENV} was set: pool metrics will be lost; "
+                          f"set {ENV} in the environment", RuntimeWarning, stacklevel=2)  # fmt: skip
         os.environ[ENV] = tempfile.mkdtemp(prefix="celerity-worker-metrics-")
 
 
