@@ -7,6 +7,7 @@ that, and wiped before any child exists (stale files would be summed in).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -45,7 +46,8 @@ def mark_dead(pid: int) -> None:
     if os.environ.get(ENV):
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(pid)
+        with contextlib.suppress(FileNotFoundError):  # the heartbeat and a scrape may reap the same pid at once
+            multiprocess.mark_process_dead(pid)
 
 
 def reap() -> list[int]:

@@ -70,8 +70,11 @@ class WorkerObserver:
 
     def _beat_forever(self) -> None:
         while not self._done:
-            self.beat()
-            multiproc.reap()
+            try:
+                self.beat()
+                multiproc.reap()
+            except Exception:  # the heartbeat must outlive any one bad beat; the log says what happened
+                log.exception("heartbeat failed")
             self._wake.wait(self.interval)
             self._wake.clear()
 
