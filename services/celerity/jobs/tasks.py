@@ -1,5 +1,8 @@
 """Celery tasks of the jobs app: thin edges that unpack their arguments and call the service of the same name.
 
+Results nobody reads are not stored (`ignore_result`): a chain still hands its result to the next step, and errbacks
+still run. Only `item_square` keeps its result, which a chord's body needs.
+
 Positional arguments, because canvases prepend results: a chain step receives the outcomes so far, a chunk recorder
 receives its chunk's outcomes, and Celery calls the errback with (request, exc, traceback).
 """
@@ -13,7 +16,7 @@ from celery import shared_task
 from celerity.jobs import services
 
 
-@shared_task(name="celerity.jobs.job_start")
+@shared_task(name="celerity.jobs.job_start", ignore_result=True)
 def job_start_task(job_id: str) -> None:
     services.job_start(job_id=job_id)
 
@@ -30,31 +33,31 @@ def item_square_packed_task(spec: list[Any]) -> int | None:
     return services.item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
 
 
-@shared_task(name="celerity.jobs.chain_step")
+@shared_task(name="celerity.jobs.chain_step", ignore_result=True)
 def chain_step_task(
     previous: list[int | None], index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0
 ) -> list[int | None]:
     return services.chain_step(previous=previous, index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
 
 
-@shared_task(name="celerity.jobs.job_item_record")
+@shared_task(name="celerity.jobs.job_item_record", ignore_result=True)
 def job_item_record_task(index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0) -> bool:
     """A group member: square the item, then record it."""
     value = services.item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
     return services.job_item_record(job_id=job_id, index=index, value=value)
 
 
-@shared_task(name="celerity.jobs.job_chunk_record")
+@shared_task(name="celerity.jobs.job_chunk_record", ignore_result=True)
 def job_chunk_record_task(values: list[int | None], job_id: str, chunk_index: int) -> int:
     return services.job_chunk_record(job_id=job_id, chunk_index=chunk_index, values=values)
 
 
-@shared_task(name="celerity.jobs.job_chord_record")
+@shared_task(name="celerity.jobs.job_chord_record", ignore_result=True)
 def job_chord_record_task(values: list[int | None], job_id: str) -> int:
     return services.job_chord_record(job_id=job_id, values=values)
 
 
-@shared_task(name="celerity.jobs.job_fail")
+@shared_task(name="celerity.jobs.job_fail", ignore_result=True)
 def job_fail_task(request: Any, exc: BaseException, traceback: Any, *, job_id: str) -> None:
     """Errback of every job task: Celery runs it in the failing worker with the exception, and the job fails."""
     services.job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")

@@ -114,7 +114,7 @@ def _chunks(job: Job, batch: list[tuple[int, int, int]]) -> Signature:
     per_item = [_item_args(job, i) for i in range(start, stop)]
     starmaps = chunks(signature(ITEM), per_item, job.chunk_size).group().tasks
     return group(
-        chain(part.set(queue=work, task_id=task_id(str(job.id), "c", k)), _record(job, k))
+        chain(part.set(queue=work, task_id=task_id(str(job.id), "c", k), ignore_result=True), _record(job, k))
         for k, part in enumerate(starmaps, start=first)
     )
 
@@ -139,7 +139,7 @@ def _chunk(job: Job, bounds: tuple[int, int, int]) -> Signature:
         body = xmap(signature(ITEM_PACKED), [list(_item_args(job, i)) for i in range(start, stop)])
     else:
         body = xstarmap(signature(ITEM), [_item_args(job, i) for i in range(start, stop)])
-    return chain(body.set(queue=work, task_id=task_id(job_id, "c", k)), _record(job, k))
+    return chain(body.set(queue=work, task_id=task_id(job_id, "c", k), ignore_result=True), _record(job, k))
 
 
 def _chord(job: Job) -> Signature:

@@ -12,7 +12,6 @@ same rows (a redelivery racing the original) queue instead of deadlocking.
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import F
 
 from celerity.db.locking import rows_lock_in_order
 from celerity.db.retrying import atomic_with_retry
@@ -58,30 +57,33 @@ def job_chord_record(*, job_id: str, values: list[int | None]) -> int:
 
 
 def job_item_record(*, job_id: str, index: int, value: int | None) -> bool:
-    """A group member records its own item (one guarded single-row UPDATE: no lock shared with other members).
+    """A group member records its own item: one single-row UPDATE guarded by the item's state and the job's status
+    (no lock shared with other members, no transaction to retry).
 
     The member that sees its chunk without pending items closes the chunk row, and the job when it was the last one.
-    The check runs after the commit, so the last member to commit always sees every other outcome.
+    The check runs after the commit, so the last member to commit always sees every other outcome; a redelivered
+    member that writes nothing still runs it, in case the first delivery died between its commit and its check.
     """
-    job = Job.objects.only("status", "workload", "chunk_size", "items").get(id=job_id)
-    written = False
-    if job.status == JobStatus.RUNNING:
-        written = _item_write(job_id, index, value)
-        if written:
-            ITEMS_PROCESSED_TOTAL.labels(workload=job.workload).inc()
-    k = index // job.chunk_size
-    start, stop = k * job.chunk_size, min((k + 1) * job.chunk_size, job.items)
+    state = ItemState.FAILED if value is None else ItemState.DONE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Item._meta.db_table} AS item SET state = %s, value = %s, writes = item.writes + 1 "  # noqa: S608 - table names from the models
+            f"FROM {Job._meta.db_table} AS job WHERE item.job_id = %s AND item.index = %s AND item.state = %s "
+            "AND job.id = item.job_id AND job.status = %s RETURNING job.workload, job.chunk_size, job.items",
+            [state, value, job_id, index, ItemState.PENDING, JobStatus.RUNNING],
+        )
+        written = cursor.fetchone()
+    if written:
+        workload, chunk_size, items = written
+        ITEMS_PROCESSED_TOTAL.labels(workload=workload).inc()
+    else:
+        chunk_size, items = Job.objects.values_list("chunk_size", "items").get(id=job_id)
+    k = index // chunk_size
+    start, stop = k * chunk_size, min((k + 1) * chunk_size, items)
     if not selectors.chunk_items_pending(job_id=job_id, start=start, stop=stop):
         _chunk_sync(job_id, k, start, stop)
         _finish_if_complete(job_id)
-    return written
-
-
-@atomic_with_retry(lock=ITEM_LOCK)
-def _item_write(job_id: str, index: int, value: int | None) -> bool:
-    state = ItemState.FAILED if value is None else ItemState.DONE
-    pending = Item.objects.filter(job_id=job_id, index=index, state=ItemState.PENDING)
-    return bool(pending.update(state=state, value=value, writes=F("writes") + 1))
+    return bool(written)
 
 
 @atomic_with_retry(lock=ITEM_LOCK)
