@@ -32,8 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", choices=PROFILES, default=os.environ.get("PROFILE") or "short")
     run.add_argument("--target", default=os.environ.get("TARGET"), help="http://host:port of any deployment")
     run.add_argument("--token", default=os.environ.get("TOKEN"), help="that deployment's CELERITY_API_TOKEN")
-    run.add_argument("--metrics", action="append", default=[], metavar="URL",
-                     help="a worker /metrics URL of the target (repeatable), e.g. through a port-forward")  # fmt: skip
+    metrics = [url for url in os.environ.get("METRICS", "").split(",") if url]
+    run.add_argument("--metrics", action="append", default=metrics, metavar="URL",
+                     help="a worker /metrics URL of the target (repeatable; env METRICS=url,url)")  # fmt: skip
     run.add_argument("--out", type=Path, default=None, help="results directory (default loadtests/results/<time>)")
     return parser
 

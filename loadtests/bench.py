@@ -103,7 +103,7 @@ def _say(console: Console, label: str, runs: list[Measurement]) -> None:
     for m in runs:
         figure = f"{m.items_per_second:,.0f} items/s in {m.seconds:.2f}s"
         if not m.seconds:  # a submit-only measurement
-            start = f", started after {m.start_seconds * 1000:,.0f} ms" if m.start_seconds is not None else ""
+            start = f", job_start ran {m.setup_seconds * 1000:,.0f} ms" if m.setup_seconds is not None else ""
             figure = f"submitted in {(m.submit_seconds or 0) * 1000:,.1f} ms{start}"
         if m.chord_completion is not None:
             figure += f", callback {m.chord_completion * 1000:.0f} ms after the last header"
@@ -169,6 +169,7 @@ def curve(
         point = _compare(spec, runs)
         point["submit_seconds"] = {n: _median([m.submit_seconds for m in ms]) for n, ms in runs.items()}
         point["start_seconds"] = {n: _median([m.start_seconds for m in ms]) for n, ms in runs.items()}
+        point["setup_seconds"] = {n: _median([m.setup_seconds for m in ms]) for n, ms in runs.items()}
         points.append(point)
     return points
 
@@ -186,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--render", type=Path, metavar="BENCH_JSON", help="only rewrite the docs from a bench.json")
     args = parser.parse_args(argv)
     if args.render:
-        results = json.loads(args.render.read_text())
-        print(f">> refreshed {writeup.write(results, REPO / 'docs' / 'benchmarks.md', REPO / 'docs' / 'benchmarks')}")
+        saved = json.loads(args.render.read_text())
+        print(f">> refreshed {writeup.write(saved, REPO / 'docs' / 'benchmarks.md', REPO / 'docs' / 'benchmarks')}")
         return 0
     plan = dict(PLANS[args.plan])
     if args.repeats:

@@ -106,7 +106,7 @@ SCENARIOS: dict[str, dict[str, Scenario]] = {
     },
     "mixed": {
         "tiny": Scenario("rate", _MIX[:3], rate=2.0, duration=3.0, max_jobs=4, timeout=60),
-        "short": Scenario("rate", _MIX, rate=1.0, duration=45.0, max_jobs=45),
+        "short": Scenario("rate", _MIX, rate=1.0, duration=30.0, max_jobs=30),
         "full": Scenario("rate", _MIX, rate=3.0, duration=300.0, max_jobs=900, timeout=900),
     },
 }

@@ -38,10 +38,11 @@ class Measurement:
     correct: bool
     detail: str = "ok"
     submit_seconds: float | None = None  # Celerity: the POST; Celery: building and publishing the canvas
-    start_seconds: float | None = None  # Celerity: created -> started (item rows written, canvas published)
+    start_seconds: float | None = None  # Celerity: created -> started (a worker picked up `job_start`)
     chord_completion: float | None = None  # last header task succeeded -> callback succeeded
     redis: dict[str, float] = field(default_factory=dict)
     tasks: dict[str, dict[str, float | None]] = field(default_factory=dict)  # Celerity's per-task figures
+    setup_seconds: float | None = None  # Celerity: `job_start`'s run time (item rows, canvas built and published)
 
     @property
     def items_per_second(self) -> float:
@@ -99,18 +100,25 @@ class Celerity:
         """POST, wait until the job has started (rows written, canvas published), then cancel it: the submit and
         start costs of a big job without running it to the end."""
         wait_idle(self.broker)
+        before = self.sources.counters()
         accepted, submit_seconds = self.client.submit(spec.payload())
         job_id = str(accepted["id"])
         deadline = time.monotonic() + timeout
+        setup = None
+        while setup is None and time.monotonic() < deadline:  # until job_start has run (Celerity's own histogram)
+            time.sleep(0.1)
+            setup = self._job_start_seconds(before)
         body = self.client.get(job_id)
-        while not body.get("started_at") and time.monotonic() < deadline:
-            time.sleep(0.05)
-            body = self.client.get(job_id)
         self.client.cancel(job_id)
         started = (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
             "started_at") else None  # fmt: skip
-        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, started is not None,
-                           submit_seconds=submit_seconds, start_seconds=started)  # fmt: skip
+        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, setup is not None,
+                           "ok" if setup is not None else "job_start did not finish", submit_seconds=submit_seconds,
+                           start_seconds=started, setup_seconds=setup)  # fmt: skip
+
+    def _job_start_seconds(self, before: dict[str, Any]) -> float | None:
+        row = figures.by_task(before, self.sources.counters()).get("celerity.jobs.job_start", {})
+        return row.get("run_time_mean") if row.get("run_time_count") == 1 else None
 
     def _until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

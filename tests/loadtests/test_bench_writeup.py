@@ -1,0 +1,79 @@
+"""`make bench`'s arithmetic and write-up on fabricated measurements: ratios within a repeat, medians, slopes, and
+a page that says so when a run was not correct. (The benchmark itself is not a test: it prints figures.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadtests import bench
+from loadtests.benchmarks import writeup
+from loadtests.benchmarks.sides import Measurement
+from loadtests.scenarios import JobSpec
+
+
+def runs(spec: JobSpec, celerity: list[float], celery: list[float], **extra: Any) -> dict[str, Any]:
+    def m(system: str, seconds: float) -> Measurement:
+        return Measurement(system, spec.workload, spec.items, spec.chunk_size, seconds, True, **extra)
+
+    return bench._compare(spec, {"celerity": [m("celerity", s) for s in celerity],
+                                 "celery": [m("celery", s) for s in celery]})  # fmt: skip
+
+
+def test_ratios_are_taken_within_each_repeat_then_the_median() -> None:
+    point = runs(JobSpec("chunked", 1000, 100), celerity=[2.0, 4.0, 3.0], celery=[1.0, 4.0, 1.0])
+    # per-repeat throughput ratios: 0.5, 1.0, 0.333 -> median 0.5 (not the ratio of medians, 1/3)
+    assert point["throughput_ratio"] == pytest.approx(0.5)
+    assert point["items_per_second"]["celerity"] == pytest.approx(1000 / 3.0)
+    assert point["correct"] is True
+
+
+def test_slopes_flag_costs_that_grow_faster_than_linearly() -> None:
+    xs = [10.0, 100.0, 1000.0]
+    assert [round(s, 2) for _, _, s in writeup.slopes(xs, [1.0, 10.0, 400.0])] == [1.0, 1.6]
+    assert writeup.slopes(xs, [1.0, None, 100.0]) == [(10.0, 1000.0, pytest.approx(1.0))]
+
+
+def fabricated(correct: bool = True) -> dict[str, Any]:
+    chunked, chord = JobSpec("chunked", 1000, 100), JobSpec("chord", 100)
+    overhead = {"chunked": runs(chunked, [0.3], [0.1]), "chord": runs(chord, [0.5], [0.4], chord_completion=0.02)}
+    overhead["chunked"]["correct"] = correct
+    sizes = [runs(JobSpec("chunked", 1000, k), [10 / k], [4 / k]) for k in (10, 100, 1000)]
+    widths = [runs(JobSpec("chord", w), [w / 100], [w / 200], chord_completion=w / 1e4) for w in (10, 100, 1000)]
+    jobs = [runs(JobSpec("chunked", n, 1000), [0.0], [0.0], submit_seconds=0.01, setup_seconds=n / 1e5)
+            for n in (100, 10_000)]  # fmt: skip
+    for point in sizes + widths + jobs:
+        point |= {"submit_seconds": {"celerity": 0.01, "celery": 0.02}, "start_seconds": {"celerity": 0.01,
+                  "celery": None}, "setup_seconds": {"celerity": 0.1, "celery": None}}  # fmt: skip
+    return {
+        "plan": "quick", "repeats": 1, "duration_seconds": 60.0, "correct": correct,
+        "machine": {"cpu": "test cpu", "cores": 2, "memory_gib": 1.0, "kernel": "k", "python": "3.11",
+                    "load_average_at_start": "0.1 0.1 0.1"},
+        "versions": {k: "1" for k in ("celery", "kombu", "redis", "Django", "gunicorn", "psycopg", "redis-server",
+                                      "postgres")},
+        "ceiling": {"method": "redis-py", "payload_bytes": 1500, "pipelined_lpush_per_second": 1e5,
+                    "pipelined_rpop_per_second": 1e5, "roundtrip_pairs_per_second": 5e3, "runs": 1,
+                    "redis_benchmark": {}},
+        "overhead": overhead, "chunk_size": sizes, "chord_width": widths, "job_size": jobs,
+        "load_average": [("start", (0.1, 0.1, 0.1))],
+    }  # fmt: skip
+
+
+def test_the_page_has_every_section_and_its_plots(tmp_path: Path) -> None:
+    doc = writeup.write(fabricated(), tmp_path / "benchmarks.md", tmp_path / "benchmarks")
+    text = doc.read_text()
+    for heading in ("## The short answer", "## Method", "## Machine", "## Broker ceiling", "## Chunk size against",
+                    "## Chord width against", "## Job size against"):  # fmt: skip
+        assert heading in text
+    assert "a ratio of **0.33**" in text
+    assert "(all correct)" in text
+    for name in ("overhead", "chunk_size", "chord_width", "job_size"):
+        assert f"benchmarks/{name}.png" in text
+        assert (tmp_path / "benchmarks" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_page_says_so_when_a_run_was_not_correct(tmp_path: Path) -> None:
+    text = writeup.write(fabricated(correct=False), tmp_path / "b.md", tmp_path / "b").read_text()
+    assert "SOME RUNS WERE NOT CORRECT" in text
