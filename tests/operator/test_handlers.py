@@ -179,3 +179,16 @@ async def test_a_deleted_pool_stops_its_daemon_and_its_metrics(cluster: Cluster,
         await until(lambda: f'pool="{POOL}"' not in requests.get(url, timeout=5).text, what="series removed")
         await until(lambda: not cluster.kmock.objects[WP, NS, POOL].get("metadata", {}).get("finalizers"),
                     what="kopf released its finalizer")  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_a_backlog_beyond_max_replicas_is_at_max(cluster: Cluster, operator_redis: redis.Redis) -> None:
+    fill(operator_redis, 100)
+    cluster.deployment(replicas=5)
+    cluster.pool(SPEC)
+    async with running_operator():
+        await until(lambda: cluster.condition("AtMaxReplicas")["status"] == "True")
+        text = (await asyncio.to_thread(requests.get, f"http://127.0.0.1:{metrics_port()}/metrics", timeout=5)).text
+    assert cluster.replicas() == 5
+    assert "25 replicas" in cluster.condition("AtMaxReplicas")["message"]
+    assert f'celerity_operator_pool_condition{{condition="AtMaxReplicas",namespace="{NS}",pool="{POOL}"}} 1.0' in text

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -16,6 +20,7 @@ from celerity_operator.probing import PRIORITY_SEP, ProbeError, parse, probe
 from devstack.servers import free_port
 
 PROBE_DB = 4  # the operator's probe tests own this DB of the shared Redis
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest_asyncio.fixture
@@ -85,6 +90,43 @@ async def test_reserved_and_running_tasks_held_by_a_real_worker_are_seen(
     for result in results:
         await asyncio.to_thread(result.get, timeout=30)
     await client.aclose()
+
+
+@pytest.mark.asyncio
+@pytest.mark.workers
+async def test_a_plain_celery_workers_prefetched_and_running_tasks_count_as_in_flight(
+    broker: aioredis.Redis, redis_url_for: Callable[[int], str], tmp_path: Path
+) -> None:
+    """No heartbeats here (a worker outside Celerity's conventions): `unacked` alone still sees the 4 tasks it holds,
+    where LLEN sees only the 2 left in the list."""
+    from tests.operator import tinyapp
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}  # no Django in this worker
+    env["TINYAPP_BROKER_URL"] = redis_url_for(PROBE_DB)
+    argv = [str(Path(sys.executable).parent / "celery"), "-A", "tests.operator.tinyapp", "worker", "-Q", "tiny",
+            "--pool=prefork", "-c", "1", "-n", "tiny@%h", "--without-mingle", "--without-gossip",
+            "--loglevel=WARNING"]  # fmt: skip
+    tinyapp.app.conf.broker_url = redis_url_for(PROBE_DB)
+    for _ in range(6):
+        await asyncio.to_thread(tinyapp.nap.apply_async, (30,), queue="tiny")
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = await asyncio.create_subprocess_exec(*argv, cwd=REPO_ROOT, env=env, stdout=log,
+                                                      stderr=asyncio.subprocess.STDOUT)  # fmt: skip
+    try:
+        observation = await probe(broker, ["tiny"])
+        deadline = time.monotonic() + 30
+        while observation.unacked["tiny"] < 4 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            observation = await probe(broker, ["tiny"])
+    finally:
+        if worker.returncode is None:
+            worker.send_signal(signal.SIGQUIT)  # cold: the naps stay unacked in this test's DB, flushed after
+        async with asyncio.timeout(30):
+            await worker.wait()
+    seen = (observation.waiting["tiny"], observation.unacked["tiny"])
+    assert seen == (2, 4), f"{seen}: {(tmp_path / 'worker.log').read_text()[-2000:]}"
+    assert observation.load().reserved == 4
+    assert observation.workers == []
 
 
 def _beat(name: str, queues: list[str], ts: float, **extra: object) -> str:
