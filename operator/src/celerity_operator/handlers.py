@@ -16,7 +16,7 @@ from celerity_operator.settings import Settings
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
-@kopf.on.startup()
+@kopf.on.startup(errors=kopf.ErrorsMode.PERMANENT)  # a bad environment stops the operator at once (fail fast)
 async def startup(memo: kopf.Memo, logger: Logger, **_: Any) -> None:
     memo.settings = Settings.from_env()
     memo.kube = KubeApi()

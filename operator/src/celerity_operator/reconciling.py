@@ -189,6 +189,7 @@ def _problem(
     outcome = Outcome(status=_conditions(memory, new, now, generation))
     if current is not None:
         outcome.status.update(currentReplicas=current, desiredReplicas=current)
+        metrics.DESIRED.labels(**labels).set(current)
     if memory.problem != reason:
         outcome.events.append(("Warning", reason, message[:1000]))
         memory.problem = reason
