@@ -3,11 +3,12 @@ Ingress, PodDisruptionBudget and HPA; and the allowed hosts Django needs behind 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from tests.charts.rendering import ci_values, env_of, find, get, pod_templates, render_chart
+from tests.charts.rendering import REPO_ROOT, ci_values, env_of, find, get, pod_templates, render_chart
 
 
 def _matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -48,6 +49,17 @@ def test_web_runs_gunicorn_with_health_and_readiness_probes() -> None:
     assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
     assert env_of(container)["PORT"]["value"] == "8000"
     assert deployment["spec"]["replicas"] == 2
+
+
+def test_web_grace_outlasts_the_pre_stop_sleep_and_gunicorns_graceful_timeout() -> None:
+    pod = get(render_chart(), "Deployment", "celerity-web")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    sleep = int(container["lifecycle"]["preStop"]["exec"]["command"][1])
+    conf = (REPO_ROOT / "services" / "config" / "gunicorn.conf.py").read_text()
+    match = re.search(r'GUNICORN_GRACEFUL_TIMEOUT", "(\d+)"', conf)
+    assert match, "gunicorn.conf.py no longer reads GUNICORN_GRACEFUL_TIMEOUT"
+    gunicorn_graceful = int(match.group(1))
+    assert pod["terminationGracePeriodSeconds"] > sleep + gunicorn_graceful
 
 
 def test_django_allows_the_pod_ip_the_service_names_and_the_ingress_hosts() -> None:
