@@ -71,3 +71,15 @@ def test_rendering_twice_gives_the_same_objects_except_generated_secrets() -> No
         [d for k, t in sorted(rendered.items()) if not k.endswith("NOTES.txt") for d in yaml.safe_load_all(t) if d]
     )
     assert parse(first) == parse(second)
+
+
+def test_the_packaged_chart_ships_crds_and_dashboards_but_not_the_generator(tmp_path: Path) -> None:
+    import tarfile
+
+    archive = helm_python.package(CHART_DIR, destination=tmp_path)
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert "celerity/crds/workerpools.yaml" in names
+    assert {f"celerity/dashboards/{d}.json" for d in ("overview", "autoscaling", "locks", "web")} <= names
+    assert "celerity/values.schema.json" in names
+    assert not [n for n in names if "/hack/" in n or n.endswith(".py")]
