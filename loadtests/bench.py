@@ -133,6 +133,7 @@ def _compare(spec: JobSpec, runs: dict[str, list[Measurement]]) -> dict[str, Any
         "items_per_second": {name: _median([m.items_per_second for m in ms]) for name, ms in runs.items()},
         "seconds": {name: _median([m.seconds for m in ms]) for name, ms in runs.items()},
         "chord_completion": {name: _median([m.chord_completion for m in ms]) for name, ms in runs.items()},
+        "header_runtime": {name: _median([m.header_runtime for m in ms]) for name, ms in runs.items()},
         # Ratios within each repeat (both sides measured minutes apart at most), then their median.
         "throughput_ratio": _median(
             [

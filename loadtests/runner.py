@@ -27,6 +27,7 @@ FINISHED = ("succeeded", "failed", "cancelled")
 TICK = 0.25  # seconds between polls
 SAMPLE_EVERY = 0.5  # seconds between backlog/worker samples
 MAX_POLLS_PER_TICK = 25
+SETTLE = 0.5  # seconds between the last job's end and the last scrape
 STALL_SECONDS = 30.0  # no progress, nothing queued, nothing running: the platform dropped the work
 
 
@@ -269,6 +270,8 @@ def run(
     if jobs:  # first submission to last finish: Locust's start-up is not part of the run
         last = max(j.seen_finished_at or tracker.now() for j in jobs)
         result.wall_seconds = last - min(j.submitted_at for j in jobs)
+    if target.metrics.urls or target.metrics.dirs:
+        time.sleep(SETTLE)  # the last task observes its run time after its job is already finished
     result.platform = figures.platform(before, target.metrics.counters())
     result.errors = tracker.errors
     result.locust = getattr(submitter, "stats", None)

@@ -23,6 +23,7 @@ class TaskTimes:
     names: dict[str, str] = field(default_factory=dict)  # uuid -> task name (task-sent, task-received)
     sent: dict[str, float] = field(default_factory=dict)  # uuid -> publisher's timestamp
     succeeded: dict[str, float] = field(default_factory=dict)  # uuid -> worker's timestamp
+    runtime: dict[str, float] = field(default_factory=dict)  # uuid -> seconds (Celery's own, result store included)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class ChordTiming:
     header_tasks: int  # header successes seen
     callback_sent: float  # unix time: the last header task found the chord complete
     callback_done: float  # unix time
+    header_runtime_mean: float  # seconds per header task, as the worker timed it
 
     @property
     def completion_seconds(self) -> float:
@@ -78,6 +80,7 @@ class EventTap:
     def _succeeded(self, event: dict[str, Any]) -> None:
         with self.lock:
             self.times.succeeded[event["uuid"]] = float(event["timestamp"])
+            self.times.runtime[event["uuid"]] = float(event.get("runtime") or 0.0)
 
     def reset(self) -> None:
         with self.lock:
@@ -104,12 +107,14 @@ class EventTap:
         deadline = time.monotonic() + timeout
         while True:
             with self.lock:
-                headers = len(self._done(header))
+                headers = self._done(header)
                 callbacks = [u for u in self._done(callback) if u in self.times.sent]
-                if (headers >= width and callbacks) or time.monotonic() > deadline:
+                runtimes = [self.times.runtime[u] for u in headers]
+                if (len(headers) >= width and callbacks) or time.monotonic() > deadline:
                     break
             time.sleep(0.02)
         if not callbacks:
             return None
         u = callbacks[-1]
-        return ChordTiming(headers, self.times.sent[u], self.times.succeeded[u])
+        mean = sum(runtimes) / len(runtimes) if runtimes else 0.0
+        return ChordTiming(len(headers), self.times.sent[u], self.times.succeeded[u], mean)

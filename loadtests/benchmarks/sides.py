@@ -43,6 +43,7 @@ class Measurement:
     redis: dict[str, float] = field(default_factory=dict)
     tasks: dict[str, dict[str, float | None]] = field(default_factory=dict)  # Celerity's per-task figures
     setup_seconds: float | None = None  # Celerity: `job_start`'s run time (item rows, canvas built and published)
+    header_runtime: float | None = None  # chord: mean run time of a header task (task-succeeded events)
 
     @property
     def items_per_second(self) -> float:
@@ -94,6 +95,7 @@ class Celerity:
             self.name, spec.workload, spec.items, spec.chunk_size, seconds, verdict.ok, verdict.reason,
             submit_seconds, started, timing.completion_seconds if timing else None, redis_figures,
             figures.by_task(before, self.sources.counters()),
+            header_runtime=timing.header_runtime_mean if timing else None,
         )  # fmt: skip
 
     def submit_only(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
@@ -169,6 +171,7 @@ class Baseline:
             self.name, spec.workload, spec.items, spec.chunk_size, seconds, ok,
             "ok" if ok else f"count {count}, sum {total} (job {job_id})", published, None,
             timing.completion_seconds if timing else None, RedisLoad.read(self.broker).since(load, seconds),
+            header_runtime=timing.header_runtime_mean if timing else None,
         )  # fmt: skip
 
     def canvas(self, spec: JobSpec) -> tuple[Any, str]:

@@ -27,7 +27,10 @@ def test_chunks_of_ten_run_as_a_hundred_tasks(celery_workers: dict[str, int]) ->
     parts = add.chunks(zip(range(1000), range(1000), strict=True), 10)
     tasks = parts.group().tasks
     assert len(tasks) == 100
-    results = parts.delay().get(timeout=60)
+    result = parts.delay()
+    results = result.get(timeout=60)
+    assert len(result.children) == 100, "one task per chunk of ten"
+    assert len({child.id for child in result.children}) == 100
     assert len(results) == 100
     assert [x for chunk in results for x in chunk] == [2 * i for i in range(1000)]
 
