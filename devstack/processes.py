@@ -1,7 +1,7 @@
 """The platform's processes (web, worker pools) as local child processes, started and stopped the way Kubernetes does.
 
-Stopping sends SIGTERM and waits, like a pod's termination grace period: Celery's soft shutdown finishes or returns
-in-flight work, so nothing is lost on Ctrl-C.
+Stopping sends SIGTERM and waits, like a pod's termination grace period: Celery's warm shutdown finishes the running
+tasks (or, past `CELERITY_WORKER_DRAIN_TIMEOUT` when set, hands them back to the queue), so nothing is lost on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -117,9 +117,11 @@ class ReplicaSet:
             metrics_dir = self.logdir / "metrics" / name
             metrics_dir.mkdir(parents=True, exist_ok=True)
             env = worker_env(self.pool, self.env, metrics_port=free_port(), multiproc_dir=metrics_dir)
+            pod = f"{self.pool.name}-{len(self.replicas)}-{time.monotonic_ns() % 100000}"
+            env["POD_NAME"] = pod  # one heartbeat identity per replica, as the downward API gives each pod
             group = ProcessGroup()
             argv = [*worker_argv(self.pool)]
-            argv[argv.index("-n") + 1] = f"{self.pool.name}-{len(self.replicas)}-{time.monotonic_ns() % 100000}@%h"
+            argv[argv.index("-n") + 1] = f"{pod}@%h"
             group.start(name, argv, env, log=self.logdir / f"{name}.log")
             self.replicas.append(group)
         while len(self.replicas) > replicas:

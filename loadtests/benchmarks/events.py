@@ -40,7 +40,7 @@ class ChordTiming:
 
 class EventTap:
     def __init__(self, broker_url: str) -> None:
-        self.app = Celery("tap", broker=broker_url)
+        self.app = Celery("tap", broker=broker_url, set_as_current=False)
         self.times = TaskTimes()
         self.lock = threading.Lock()
         self._receiver: Any = None

@@ -35,7 +35,7 @@ async def broker(redis_url_for: Callable[[int], str]) -> AsyncIterator[aioredis.
 @pytest.fixture
 def client_app(redis_url_for: Callable[[int], str]) -> Celery:
     """A bare Celery client: what any producer of the platform's queues does."""
-    app = Celery("probe-test", broker=redis_url_for(PROBE_DB))
+    app = Celery("probe-test", broker=redis_url_for(PROBE_DB), set_as_current=False)  # shared tasks keep theirs
     app.conf.update(task_serializer="json", broker_connection_retry_on_startup=False)
     return app
 

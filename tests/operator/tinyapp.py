@@ -8,7 +8,7 @@ import time
 
 from celery import Celery
 
-app = Celery("tinyapp", broker=os.environ.get("TINYAPP_BROKER_URL", "redis://127.0.0.1:6379/4"))
+app = Celery("tinyapp", broker=os.environ.get("TINYAPP_BROKER_URL", "redis://127.0.0.1:6379/4"), set_as_current=False)
 app.conf.update(
     task_acks_late=True,  # a running task stays in `unacked` until it finishes
     worker_prefetch_multiplier=4,  # one pool process: 1 running + 3 prefetched by the parent

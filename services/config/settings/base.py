@@ -81,6 +81,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A lost worker's task is retried (max_retries, default_retry_delay) instead of requeued forever: bounded redelivery.
 CELERY_TASK_RETRY_ON_WORKER_LOST = True
+# Celery's default_retry_delay is 180 s: a chunk whose process was OOM-killed would stall its job for three minutes.
+CELERY_TASK_ANNOTATIONS = {"*": {"default_retry_delay": env.float("CELERITY_WORKER_LOST_RETRY_DELAY", default=5.0)}}
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERITY_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_TIME_LIMIT = _time_limit
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERITY_TASK_SOFT_TIME_LIMIT", default=max(_time_limit - 30, 1))
