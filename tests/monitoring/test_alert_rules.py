@@ -22,6 +22,12 @@ ISSUE_ALERTS = {
     "CelerityPoolNoLiveWorkers",  # no live workers for a pool that has backlog
     "CelerityOperatorProbeFailing",  # the operator's probe failing
 }
+# danihodovic/celery-exporter's mixin (celery-mixin/alerts/alerts.libsonnet) -> the alert that covers it here.
+MIXIN_ALERTS = {
+    "CeleryTaskHighFailRate": "CelerityTaskFailureRateHigh",  # failed / (failed + succeeded) per task, 5 %
+    "CeleryHighQueueLength": "CelerityQueueLengthHigh",  # more than 100 waiting in a queue for 20 m
+    "CeleryWorkerDown": "CelerityWorkerDown",  # celery_worker_up == 0 for 15 m
+}
 
 
 def _promtool() -> str:
@@ -54,12 +60,21 @@ def test_promtool_unit_tests_pass(rules_dir: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_alert_is_unit_tested_and_the_issue_list_is_covered() -> None:
+def test_every_alert_is_unit_tested_firing_and_quiet_and_the_issue_list_is_covered() -> None:
     alerts = {rule["alert"] for group in rule_groups() for rule in group["rules"]}
     tests = yaml.safe_load(UNIT_TESTS.read_text())["tests"]
-    tested = {case["alertname"] for test in tests for case in test["alert_rule_test"] if case.get("exp_alerts")}
+    cases = [case for test in tests for case in test["alert_rule_test"]]
+    firing = {case["alertname"] for case in cases if case.get("exp_alerts")}
+    quiet = {case["alertname"] for case in cases if not case.get("exp_alerts")}
     assert alerts >= ISSUE_ALERTS
-    assert tested == alerts
+    assert firing == alerts, "an alert without a case where it fires"
+    assert quiet == alerts, "an alert without a case where it must stay quiet"
+
+
+def test_the_celery_exporter_mixin_alerts_are_covered() -> None:
+    alerts = {rule["alert"]: rule for group in rule_groups() for rule in group["rules"]}
+    assert set(MIXIN_ALERTS.values()) <= set(alerts)
+    assert 'outcome=~"succeeded|failed"' in alerts["CelerityTaskFailureRateHigh"]["expr"]  # retries are not failures
 
 
 def test_every_alert_has_severity_summary_description_and_for() -> None:
@@ -86,6 +101,7 @@ def test_thresholds_and_extra_labels_come_from_values() -> None:
                 "additionalAlertLabels": {"team": "platform"},
                 "taskFailureRate": {"percent": 20, "for": "30m"},
                 "lockWaitP99": {"seconds": 2, "for": "1m"},
+                "queueLengthHigh": {"tasks": 500, "for": "1h"},
             }
         }
     }
@@ -93,4 +109,6 @@ def test_thresholds_and_extra_labels_come_from_values() -> None:
     assert "> 20" in rules["CelerityTaskFailureRateHigh"]["expr"]
     assert rules["CelerityTaskFailureRateHigh"]["for"] == "30m"
     assert "> 2" in rules["CelerityLockWaitHigh"]["expr"]
+    assert "> 500" in rules["CelerityQueueLengthHigh"]["expr"]
+    assert rules["CelerityQueueLengthHigh"]["for"] == "1h"
     assert all(rule["labels"]["team"] == "platform" for rule in rules.values())
