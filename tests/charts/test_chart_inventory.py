@@ -58,6 +58,7 @@ def test_monitoring_adds_monitors_rules_and_dashboards() -> None:
         ("ServiceMonitor", "celerity-operator"),
         ("PrometheusRule", "celerity"),
         ("ConfigMap", "celerity-dashboard-overview"),
+        ("ConfigMap", "celerity-dashboard-tasks"),
         ("ConfigMap", "celerity-dashboard-autoscaling"),
         ("ConfigMap", "celerity-dashboard-locks"),
         ("ConfigMap", "celerity-dashboard-web"),

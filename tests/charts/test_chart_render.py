@@ -80,6 +80,6 @@ def test_the_packaged_chart_ships_crds_and_dashboards_but_not_the_generator(tmp_
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
     assert "celerity/crds/workerpools.yaml" in names
-    assert {f"celerity/dashboards/{d}.json" for d in ("overview", "autoscaling", "locks", "web")} <= names
+    assert {f"celerity/dashboards/{d}.json" for d in ("overview", "tasks", "autoscaling", "locks", "web")} <= names
     assert "celerity/values.schema.json" in names
     assert not [n for n in names if "/hack/" in n or n.endswith(".py")]

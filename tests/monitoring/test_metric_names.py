@@ -25,6 +25,7 @@ def test_every_dashboard_and_rule_file_references_metrics() -> None:
     referenced = referenced_metric_names()
     assert set(referenced) == {
         "charts/celerity/dashboards/overview.json",
+        "charts/celerity/dashboards/tasks.json",
         "charts/celerity/dashboards/autoscaling.json",
         "charts/celerity/dashboards/locks.json",
         "charts/celerity/dashboards/web.json",

@@ -3,7 +3,7 @@
     .venv/bin/python charts/celerity/hack/dashboards.py          # rewrite the JSON files
     .venv/bin/python charts/celerity/hack/dashboards.py --check  # exit 1 if a checked-in file differs
 
-The JSON is the artifact (checked in, loaded as-is by the chart); this file keeps the four dashboards consistent:
+The JSON is the artifact (checked in, loaded as-is by the chart); this file keeps the five dashboards consistent:
 one datasource variable, namespace and pool variables on every dashboard, every query filtered by them, and metric
 names only from docs/metrics.md (tests/monitoring checks that by parsing every expression).
 """
@@ -49,11 +49,12 @@ class Dashboard:
     namespace_from: str  # the metric whose `namespace` values fill the namespace variable
     panels: list[dict[str, Any]] = field(default_factory=list)
     annotations: list[dict[str, Any]] = field(default_factory=list)
+    extra_variables: list[dict[str, Any]] = field(default_factory=list)  # after datasource, namespace and pool
     _x: int = 0
     _y: int = 0
     _row_h: int = 0
 
-    def row(self, title: str) -> None:
+    def row(self, title: str, **extra: Any) -> None:
         self._newline()
         self.panels.append(
             {
@@ -62,6 +63,7 @@ class Dashboard:
                 "collapsed": False,
                 "panels": [],
                 "gridPos": {"h": 1, "w": 24, "x": 0, "y": self._y},
+                **extra,
             }
         )
         self._y += 1
@@ -135,7 +137,7 @@ class Dashboard:
                 }
             ],
             "annotations": {"list": [_builtin_annotation(), *self.annotations]},
-            "templating": {"list": _variables(self.namespace_from)},
+            "templating": {"list": [*_variables(self.namespace_from), *self.extra_variables]},
             "panels": self.panels,
         }
 
@@ -297,6 +299,36 @@ def overview() -> Dashboard:
         w=4,
         h=4,
     )
+    d.panel(
+        "stat",
+        "Queues",
+        "Queues the selected pools' workers report (each pod reports its pool's queues: max, not sum).",
+        [q(f"count(max by (queue) (celerity_queue_depth{{{SEL}}}))")],
+        w=8,
+        h=4,
+    )
+    d.panel(
+        "stat",
+        "Tasks received",
+        "Tasks workers received in the time range (celery-exporter name).",
+        [q(f"sum(increase(celery_task_received_total{{{SEL}}}[$__range]))")],
+        w=8,
+        h=4,
+    )
+    d.panel(
+        "stat",
+        "Mean run time",
+        "Mean run time of every task in the time range.",
+        [
+            q(
+                f"sum(rate(celerity_task_runtime_seconds_sum{{{SEL}}}[$__range])) / "
+                f"sum(rate(celerity_task_runtime_seconds_count{{{SEL}}}[$__range]))"
+            )
+        ],
+        w=8,
+        h=4,
+        unit="s",
+    )
 
     d.row("Throughput and failures")
     d.panel(
@@ -407,6 +439,28 @@ def overview() -> Dashboard:
     )
 
     d.row("Tasks")
+    d.panel(
+        "table",
+        "Task stats",
+        "Per task over the time range: success rate and every outcome.",
+        _task_stats_targets(SEL),
+        w=24,
+        transformations=_task_stats_transformations(),
+    )
+    d.panel(
+        "timeseries",
+        "Task rate by task",
+        "Finished tasks per second, the 10 busiest tasks.",
+        [q(f"topk(10, sum by (task) (rate(celerity_tasks_total{{{SEL}}}[{RI}])))", "{{task}}")],
+        unit="ops",
+    )
+    d.panel(
+        "timeseries",
+        "Task rate by queue",
+        "Finished tasks per second by queue.",
+        [q(f"sum by (queue) (rate(celerity_tasks_total{{{SEL}}}[{RI}]))", "{{queue}}")],
+        unit="ops",
+    )
     d.panel(
         "table",
         "Top failing tasks",
@@ -580,6 +634,156 @@ def autoscaling() -> Dashboard:
             q(f"sum by (pool) (rate(celerity_operator_reconcile_errors_total{{{SEL}}}[{RI}]))", "{{pool}} reconcile"),
         ],
         w=24,
+        unit="ops",
+    )
+    return d
+
+
+OUTCOMES = ("succeeded", "failed", "retried", "rejected", "revoked")
+
+
+def _task_stats_targets(selector: str) -> list[dict[str, str]]:
+    """Instant queries per task for one merged table: the success rate (A), then one column per outcome."""
+    ok = f'sum by (task) (increase(celerity_tasks_total{{{selector}, outcome="succeeded"}}[$__range]))'
+    done = f'sum by (task) (increase(celerity_tasks_total{{{selector}, outcome=~"succeeded|failed"}}[$__range]))'
+    return [
+        q(f"{ok} / {done}"),
+        *(
+            q(f'sum by (task) (increase(celerity_tasks_total{{{selector}, outcome="{outcome}"}}[$__range]))')
+            for outcome in OUTCOMES
+        ),
+    ]
+
+
+def _task_stats_transformations() -> list[dict[str, Any]]:
+    columns = {"Value #A": "Success rate"} | {
+        f"Value #{chr(ord('B') + n)}": outcome.capitalize() for n, outcome in enumerate(OUTCOMES)
+    }
+    return [
+        {"id": "merge", "options": {}},
+        {"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": {"task": "Task", **columns}}},
+    ]
+
+
+def _task_variable() -> dict[str, Any]:
+    query = f'label_values(celerity_tasks_total{{{NS}, pool=~"$pool"}}, task)'
+    return {
+        "name": "task",
+        "label": "Task",
+        "type": "query",
+        "datasource": DS,
+        "hide": 0,
+        "query": {"query": query, "refId": "task"},
+        "definition": query,
+        "refresh": 2,
+        "sort": 1,
+        "multi": True,
+        "includeAll": True,
+        "allValue": ".*",
+        "current": {},
+        "options": [],
+    }
+
+
+def tasks() -> Dashboard:
+    """Task by task, like celery-exporter's "Celery / Tasks / By Task": one repeated row per selected task."""
+    d = Dashboard(
+        "celerity-tasks",
+        "Celerity / Tasks",
+        "Every task on its own: outcomes, exceptions, success rate, run time and queue wait.",
+        "celerity_tasks_total",
+        extra_variables=[_task_variable()],
+    )
+    task = f'{SEL}, task=~"$task"'
+    name = f'{SEL}, name=~"$task"'  # celery-exporter's names call the task label `name`
+    d.row("Summary")
+    d.panel(
+        "timeseries",
+        "Task rate by queue",
+        "Finished runs per second by queue, of the selected tasks.",
+        [q(f"sum by (queue) (rate(celerity_tasks_total{{{task}}}[{RI}]))", "{{queue}}")],
+        unit="ops",
+    )
+    d.panel(
+        "timeseries",
+        "Task rate by task",
+        "Finished runs per second of each selected task.",
+        [q(f"sum by (task) (rate(celerity_tasks_total{{{task}}}[{RI}]))", "{{task}}")],
+        unit="ops",
+    )
+    d.row("$task", repeat="task")
+    d.panel(
+        "table",
+        "Task stats",
+        "Success rate and every outcome over the time range.",
+        _task_stats_targets(task),
+        w=14,
+        transformations=_task_stats_transformations(),
+    )
+    d.panel(
+        "table",
+        "Task exceptions",
+        "Failures by exception class over the time range.",
+        [q(f"sum by (exception) (increase(celery_task_failed_total{{{name}}}[$__range])) > 0")],
+        w=10,
+    )
+    d.panel(
+        "timeseries",
+        "Task outcomes",
+        "Finished runs per second by outcome.",
+        [q(f"sum by (outcome) (rate(celerity_tasks_total{{{task}}}[{RI}]))", "{{outcome}}")],
+        unit="ops",
+    )
+    d.panel(
+        "timeseries",
+        "Task exceptions by type",
+        "Failures per second by exception class.",
+        [q(f"sum by (exception) (rate(celery_task_failed_total{{{name}}}[{RI}]))", "{{exception}}")],
+        unit="ops",
+    )
+    d.panel(
+        "timeseries",
+        "Task success rate",
+        "Succeeded / (succeeded + failed).",
+        [
+            q(
+                f'sum(rate(celerity_tasks_total{{{task}, outcome="succeeded"}}[{RI}])) / '
+                f'sum(rate(celerity_tasks_total{{{task}, outcome=~"succeeded|failed"}}[{RI}]))',
+                "success rate",
+            )
+        ],
+        unit="percentunit",
+    )
+    d.panel(
+        "timeseries",
+        "Task run time",
+        "Start to finish of the task body.",
+        quantiles("celerity_task_runtime_seconds", task),
+        unit="s",
+    )
+    d.panel(
+        "timeseries",
+        "Task queue wait",
+        "Publish to start; excludes ETA.",
+        quantiles("celerity_task_queue_wait_seconds", task),
+        unit="s",
+    )
+    d.panel(
+        "timeseries",
+        "Task events",
+        "Celery's life cycle of the task (celery-exporter names).",
+        [
+            q(f"sum(rate({metric}{{{name}}}[{RI}]))", label)
+            for metric, label in [
+                ("celery_task_received_total", "received"),
+                ("celery_task_started_total", "started"),
+                ("celery_task_succeeded_total", "succeeded"),
+                ("celery_task_failed_total", "failed"),
+                ("celery_task_retried_total", "retried"),
+                ("celery_task_rejected_total", "rejected"),
+                ("celery_task_revoked_total", "revoked"),
+            ]
+        ],
         unit="ops",
     )
     return d
@@ -791,7 +995,7 @@ def web() -> Dashboard:
     return d
 
 
-DASHBOARDS = {"overview": overview, "autoscaling": autoscaling, "locks": locks, "web": web}
+DASHBOARDS = {"overview": overview, "tasks": tasks, "autoscaling": autoscaling, "locks": locks, "web": web}
 
 
 def rendered() -> dict[str, str]:
