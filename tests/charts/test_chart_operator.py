@@ -4,12 +4,14 @@ wildcard; a liveness probe and a metrics Service."""
 
 from __future__ import annotations
 
+import ast
+import re
 from typing import Any
 
 import pytest
 
 from celerity_operator import kubeapi
-from tests.charts.rendering import env_of, find, get, render_chart
+from tests.charts.rendering import REPO_ROOT, env_of, find, get, render_chart
 
 Grant = tuple[str, str, str]  # (apiGroup, resource, verb)
 
@@ -27,6 +29,68 @@ def test_the_role_grants_exactly_what_the_operator_calls() -> None:
     role = get(objects, "Role", "celerity-operator")
     assert role["metadata"]["namespace"] == "celerity"
     assert _grants(role["rules"]) == _grants(kubeapi.RBAC_RULES)
+
+
+OPERATOR_SRC = REPO_ROOT / "operator" / "src" / "celerity_operator"
+_PATH = re.compile(
+    r"^/(?:api/v1|apis/(?P<group>[^/]+)/[^/]+)/namespaces/\{\}/(?P<plural>[^/]+)(?:/(?P<name>\{\}))?(?:/(?P<sub>[a-z]+))?$"
+)
+# What kopf itself does for a resource handler, per verb (kopf's docs, "Deployment: RBAC"): watch it, and patch it
+# for its finalizer and progress annotations. kopf.event() posts an Event.
+_KOPF_HANDLER_GRANTS = ("list", "watch", "patch")
+
+
+def _template(node: ast.expr, assigned: dict[str, ast.expr]) -> str:
+    """The path of an f-string (or of a name bound to one): kubeapi's constants filled in, other placeholders `{}`."""
+    if isinstance(node, ast.Name):
+        node = assigned[node.id]
+    assert isinstance(node, ast.JoinedStr), ast.dump(node)
+    constants = {"GROUP": kubeapi.GROUP, "VERSION": kubeapi.VERSION, "PLURAL": kubeapi.PLURAL}
+    path = ""
+    for part in node.values:
+        if isinstance(part, ast.FormattedValue):
+            path += constants.get(ast.unparse(part.value), "{}")
+        else:
+            path += str(ast.literal_eval(part))
+    return path
+
+
+def _code_grants() -> set[Grant]:
+    """Every (apiGroup, resource, verb) the operator's code calls: KubeApi's requests, kopf's handlers and events."""
+    grants: set[Grant] = set()
+    verbs = {"PATCH": "patch", "POST": "create", "PUT": "update", "DELETE": "delete"}
+    for source in sorted(OPERATOR_SRC.glob("*.py")):
+        tree = ast.parse(source.read_text())
+        for function in [n for n in ast.walk(tree) if isinstance(n, ast.AsyncFunctionDef | ast.FunctionDef)]:
+            assigned = {
+                target.id: node.value
+                for node in ast.walk(function)
+                if isinstance(node, ast.Assign)
+                for target in node.targets
+                if isinstance(target, ast.Name)
+            }
+            for call in [n for n in ast.walk(function) if isinstance(n, ast.Call)]:
+                if isinstance(call.func, ast.Attribute) and call.func.attr == "_request" and len(call.args) == 2:
+                    method = ast.literal_eval(call.args[0])
+                    path = _template(call.args[1], assigned)
+                    match = _PATH.match(path)
+                    assert match, path
+                    resource = match["plural"] + (f"/{match['sub']}" if match["sub"] else "")
+                    verb = verbs.get(method) or ("get" if match["name"] else "list")
+                    grants.add((match["group"] or "", resource, verb))
+                if ast.unparse(call.func) == "kopf.event":
+                    grants.add(("", "events", "create"))
+            for decorator in function.decorator_list:
+                handler = isinstance(decorator, ast.Call) and [ast.unparse(a) for a in decorator.args][:3]
+                if handler == ["GROUP", "VERSION", "PLURAL"]:  # a kopf handler or daemon of the WorkerPools
+                    grants |= {(kubeapi.GROUP, kubeapi.PLURAL, v) for v in _KOPF_HANDLER_GRANTS}
+    return grants
+
+
+def test_rbac_rules_are_exactly_the_calls_in_the_operators_code() -> None:
+    """The other half of "exactly": tests/operator checks every request a running operator sends is granted; this
+    checks every grant has a call behind it, so nothing is granted just in case."""
+    assert _code_grants() == _grants(kubeapi.RBAC_RULES)
 
 
 def test_the_cluster_role_grants_only_kopfs_cluster_wide_needs() -> None:

@@ -11,7 +11,15 @@ import helm_python
 import pytest
 import yaml
 
-from tests.charts.rendering import CHART_DIR, CI_VALUES, KUBERNETES_VERSIONS, chart, ci_ids, render_chart
+from tests.charts.rendering import (
+    CHART_DIR,
+    CI_VALUES,
+    KUBERNETES_VERSIONS,
+    chart,
+    ci_ids,
+    render_chart,
+    validate_object,
+)
 
 WARNING = 2  # helm lint severities: 1 info, 2 warning, 3 error
 
@@ -27,6 +35,17 @@ def test_every_object_is_valid_kubernetes(values_file: Path, kubernetes_version:
     assert objects
     for obj in objects:
         assert obj["metadata"].get("namespace") or obj["kind"] in {"ClusterRole", "ClusterRoleBinding"}, obj
+
+
+@pytest.mark.parametrize("kubernetes_version", KUBERNETES_VERSIONS)
+def test_the_crds_are_valid_kubernetes(kubernetes_version: str) -> None:
+    """crds/ is not rendered (Helm applies it as-is on first install), so it is validated on its own."""
+    files = sorted((CHART_DIR / "crds").glob("*.yaml"))
+    assert files
+    for path in files:
+        for crd in yaml.safe_load_all(path.read_text()):
+            assert crd["kind"] == "CustomResourceDefinition", path
+            validate_object(crd, kubernetes_version)
 
 
 @pytest.mark.parametrize("values_file", CI_VALUES, ids=ci_ids())

@@ -27,6 +27,10 @@ def _schema_at(path: list[str]) -> dict[str, Any]:
     node = SCHEMA
     for key in path:
         node = _resolve(node)
+        if key == "[]":
+            assert node.get("type") == "array", f"{'.'.join(path)} is a list in values.yaml, not in the schema"
+            node = node["items"]
+            continue
         if node.get("type") == "object" and "properties" not in node and "additionalProperties" not in node:
             return node  # a Kubernetes object passed through (securityContext, affinity): the API schema checks it
         if key in node.get("properties", {}):
@@ -39,8 +43,11 @@ def _schema_at(path: list[str]) -> dict[str, Any]:
 
 
 def _leaves(values: Any, path: list[str]) -> list[list[str]]:
+    """Dotted paths of every value; list items are `[]` (ingress.hosts.[].paths.[].pathType)."""
     if isinstance(values, dict) and values:
         return [p for key, value in values.items() for p in _leaves(value, [*path, key])]
+    if isinstance(values, list) and values:
+        return [p for item in values for p in _leaves(item, [*path, "[]"])]
     return [path]
 
 
@@ -50,16 +57,33 @@ def test_every_key_in_values_yaml_is_in_the_schema() -> None:
 
 
 def test_every_object_in_the_schema_rejects_unknown_keys() -> None:
+    """Objects, maps' values and list items alike; only Kubernetes pass-through objects are open (their own API schema
+    checks them, strictly, when the chart renders)."""
+    seen: list[str] = []
+
     def walk(node: dict[str, Any], where: str) -> None:
         node = _resolve(node)
+        seen.append(where)
         if "properties" in node:
             assert node.get("additionalProperties") is False, f"{where} accepts unknown keys"
             for key, child in node["properties"].items():
                 walk(child, f"{where}.{key}")
         if isinstance(node.get("additionalProperties"), dict):
             walk(node["additionalProperties"], f"{where}.*")
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], f"{where}[]")
+        for combinator in ("allOf", "anyOf", "oneOf"):
+            for n, child in enumerate(node.get(combinator, [])):
+                walk(child, f"{where}.{combinator}[{n}]")
 
     walk(SCHEMA, "values")
+    assert "values.web.ingress.hosts[].paths[]" in seen  # list items were walked
+
+
+def test_unknown_keys_inside_list_items_are_rejected() -> None:
+    hosts = [{"host": "a.example", "paths": [{"path": "/", "pathType": "Prefix", "servce": "x"}]}]
+    with pytest.raises(helm_python.HelmValuesError, match=re.escape("additional properties 'servce' not allowed")):
+        chart().validate_schema({"web": {"ingress": {"hosts": hosts}}})
 
 
 def test_values_yaml_comments_every_top_level_key() -> None:
