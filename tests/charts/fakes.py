@@ -129,6 +129,8 @@ class Handler(BaseHTTPRequestHandler):
         if job["polls"] >= 3:
             n = job["items"]
             body.update(status="succeeded", result={"sum": (n - 1) * n * (2 * n - 1) // 6, "count": n})
+            if (STATE / ("fail-" + job["workload"])).exists():  # a test asks this workload to fail
+                body.update(status="failed", result={"sum": 0, "count": 0})
         if all(j["polls"] >= 3 for j in JOBS.values()):
             (STATE / "done").touch()
         self._send(200, body)

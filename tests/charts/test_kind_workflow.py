@@ -190,14 +190,20 @@ def _free_port() -> int:
 def test_smoke_submits_both_jobs_checks_results_and_sees_bulk_scale_up_and_down(sandbox: tuple[Path, Path]) -> None:
     bin_dir, state = with_tools(sandbox, "kind", "kubectl")
     (state / "cluster").touch()
-    result = run(KIND / "smoke.sh", bin_dir, state, SMOKE_PORT=str(_free_port()), SMOKE_POLL="0.1")
+    port = _free_port()
+    result = run(KIND / "smoke.sh", bin_dir, state, SMOKE_PORT=str(port), SMOKE_POLL="0.1")
     assert result.returncode == 0, result.stderr + result.stdout
     jobs = [json.loads(line) for line in (state / "jobs.jsonl").read_text().splitlines()]
     assert [j["workload"] for j in jobs] == ["chunked", "chord"]
     assert "chunked: 20000 items, sum 2666466670000: correct" in result.stdout
     assert "chord: 2000 items" in result.stdout
     assert "bulk pool scaled up: 0 -> 3 replicas" in result.stderr
-    assert "smoke test passed" in result.stderr
+    assert "bulk pool at its minimum (0 replicas) after the burst drained" in result.stderr
+    assert "smoke test passed: both jobs correct, bulk scaled 0 -> 3 -> 0" in result.stderr
+    forwards = [c for c in fakes.calls(state) if "port-forward" in c]
+    assert len(forwards) == 1
+    assert forwards[0][-2:] == ["service/celerity-web", f"{port}:8000"]
+    assert forwards[0][:5] == ["kubectl", "--context", "kind-celerity", "--namespace", "celerity"]
 
 
 def test_smoke_fails_when_the_pool_never_scales(sandbox: tuple[Path, Path]) -> None:
@@ -208,6 +214,28 @@ def test_smoke_fails_when_the_pool_never_scales(sandbox: tuple[Path, Path]) -> N
     result = run(KIND / "smoke.sh", bin_dir, state, SMOKE_PORT=str(_free_port()), SMOKE_POLL="0.1")
     assert result.returncode != 0
     assert "never scaled the bulk pool above 0" in result.stderr
+
+
+def test_smoke_fails_when_the_pool_never_scales_back_down(sandbox: tuple[Path, Path]) -> None:
+    bin_dir, state = with_tools(sandbox, "kind", "kubectl")
+    (state / "cluster").touch()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(kubectl.read_text().replace("polls_since_done < 2", "True"))
+    env = {"SMOKE_PORT": str(_free_port()), "SMOKE_POLL": "0.1", "SMOKE_SCALE_TIMEOUT": "2"}
+    result = run(KIND / "smoke.sh", bin_dir, state, **env)
+    assert result.returncode != 0
+    assert "bulk pool still at 3 replicas after 2s (after the burst drained); minimum is 0" in result.stderr
+    assert "smoke test passed" not in result.stderr
+
+
+def test_smoke_fails_when_a_job_fails(sandbox: tuple[Path, Path]) -> None:
+    bin_dir, state = with_tools(sandbox, "kind", "kubectl")
+    (state / "cluster").touch()
+    (state / "fail-chord").touch()
+    result = run(KIND / "smoke.sh", bin_dir, state, SMOKE_PORT=str(_free_port()), SMOKE_POLL="0.1")
+    assert result.returncode != 0
+    assert "a job did not succeed" in result.stderr
+    assert '"workload": "chord", "status": "failed"' in result.stderr
 
 
 def test_down_deletes_the_cluster(sandbox: tuple[Path, Path]) -> None:
