@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
+import helm_python
 import pytest
 
 from tests.charts.rendering import containers, env_of, pod_templates, render_chart
@@ -97,6 +99,18 @@ def test_service_images_default_to_the_app_version() -> None:
 def test_latest_is_refused_with_a_message_naming_the_key() -> None:
     with pytest.raises(Exception, match=r"operator\.image\.tag: `latest` is not allowed"):
         render_chart({"operator": {"image": {"tag": "latest"}}})
+
+
+@pytest.mark.parametrize("component", ["redis", "postgresql"])
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [("", "at '/{c}/image/tag': minLength: got 0, want 1"), (None, "at '/{c}/image': missing property 'tag'")],
+    ids=["empty", "removed"],
+)
+def test_upstream_images_need_their_own_tag(component: str, tag: str | None, message: str) -> None:
+    """Their tag never falls back to Celerity's appVersion (docker.io/library/redis:0.1.0 does not exist)."""
+    with pytest.raises(helm_python.HelmValuesError, match=re.escape(message.format(c=component))):
+        render_chart({component: {"image": {"tag": tag}}})
 
 
 def test_registry_and_digest_are_honoured() -> None:
