@@ -98,12 +98,17 @@ def test_the_cluster_role_grants_only_kopfs_cluster_wide_needs() -> None:
     assert _grants(cluster_role["rules"]) == _grants(kubeapi.CLUSTER_RBAC_RULES)
 
 
-def test_cluster_wide_mode_uses_one_cluster_role_with_both_sets() -> None:
+def test_cluster_wide_mode_uses_one_cluster_role_with_both_sets_but_no_namespaces() -> None:
+    """With --all-namespaces kopf never lists or watches namespaces (kopf/_core/reactor/observation.py skips them
+    when cluster-wide), so that grant of CLUSTER_RBAC_RULES is left out."""
     objects = render_chart({"operator": {"clusterWide": True}})
     assert not find(objects, "Role")
     assert not find(objects, "RoleBinding")
     (cluster_role,) = find(objects, "ClusterRole")
-    assert _grants(cluster_role["rules"]) == _grants(kubeapi.RBAC_RULES) | _grants(kubeapi.CLUSTER_RBAC_RULES)
+    namespaces = {("", "namespaces", "list"), ("", "namespaces", "watch")}
+    assert namespaces <= _grants(kubeapi.CLUSTER_RBAC_RULES)
+    expected = _grants(kubeapi.RBAC_RULES) | _grants(kubeapi.CLUSTER_RBAC_RULES) - namespaces
+    assert _grants(cluster_role["rules"]) == expected
     assert "--all-namespaces" in _operator(objects)["spec"]["template"]["spec"]["containers"][0]["command"]
 
 
