@@ -145,3 +145,5 @@ def test_notes_tell_how_to_reach_the_api_and_get_the_token() -> None:
     assert "kubectl apply --server-side -f charts/celerity/crds/workerpools.yaml" in notes
     with_ingress = render_manifests(ci_values("netpol-values.yaml"))["templates/NOTES.txt"]
     assert "https://celerity.example.com/api/jobs" in with_ingress
+    own_secret = render_manifests(ci_values("external-values.yaml"))["templates/NOTES.txt"]
+    assert "get secret celerity-app-secrets" in own_secret  # secrets.existingSecret: the token is in the user's Secret
