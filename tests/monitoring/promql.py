@@ -1,8 +1,9 @@
 """The metric names that the chart's dashboards and alert rules reference, found by parsing their PromQL.
 
-`referenced_metric_names()` is the one entry point the metrics contract test (tests/e2e) imports: it returns, per
-source file, every series name a dashboard panel, annotation, variable or alert rule queries, parsed with
-promql_parser (never grepped). `documented_metric_names()` reads docs/metrics.md, the list they may use.
+`referenced_metric_names()` is the entry point the metrics contract test (tests/monitoring/test_metrics_contract.py)
+imports: it returns, per source file, every series name a dashboard panel, annotation, variable or alert rule
+queries, parsed with promql_parser (never grepped); `referenced_selectors()` adds the label matchers of each query.
+`documented_metric_names()` reads docs/metrics.md, the list they may use.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,31 +33,54 @@ _GRAFANA_VARIABLES = {
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 _LABEL_VALUES = re.compile(r"^\s*label_values\((?P<selector>.*),\s*(?P<label>[A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$")
 _HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
+# What a template variable ($namespace, $task) becomes in a matcher's value, so that checks can tell it from a literal.
+VARIABLE_VALUE = "x"
+
+
+@dataclass(frozen=True)
+class Matcher:
+    label: str
+    op: str  # "=", "!=", "=~", "!~"
+    value: str
+
+
+@dataclass(frozen=True)
+class Selector:
+    """One vector selector of a query: `name{label op "value", ...}`."""
+
+    name: str
+    matchers: tuple[Matcher, ...]
+
+
+_OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 
 
 def grafana_to_promql(expr: str) -> str:
-    """Replace Grafana's interval variables by durations and template variables ($namespace) by a value."""
+    """Replace Grafana's interval variables by durations and template variables ($namespace) by VARIABLE_VALUE."""
     for variable, value in _GRAFANA_VARIABLES.items():
         expr = expr.replace(variable, value)
-    return _VARIABLE.sub("x", expr)
+    return _VARIABLE.sub(VARIABLE_VALUE, expr)
+
+
+def selectors(expr: str) -> set[Selector]:
+    """Every vector selector of the expression, by parsing it (a parse error raises ValueError)."""
+    found: set[Selector] = set()
+
+    def visit(node: Any, *_: Any) -> bool:
+        if isinstance(node, promql_parser.VectorSelector):
+            matchers = [Matcher(m.name, _OPS[str(m.op).rpartition(".")[2]], m.value) for m in node.matchers.matchers]
+            names = [m.value for m in matchers if m.label == "__name__"] or [node.name]
+            rest = tuple(sorted((m for m in matchers if m.label != "__name__"), key=repr))
+            found.update(Selector(name, rest) for name in names if name)
+        return True
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return found
 
 
 def metric_names(expr: str) -> set[str]:
     """Every series name the expression selects, by parsing it (a parse error raises ValueError)."""
-    ast = promql_parser.parse(expr)
-    names: set[str] = set()
-
-    def visit(node: Any, *_: Any) -> bool:
-        if isinstance(node, promql_parser.VectorSelector):
-            if node.name:
-                names.add(node.name)
-            for matcher in node.matchers.matchers:
-                if matcher.name == "__name__":
-                    names.add(matcher.value)
-        return True
-
-    promql_parser.walk(ast, visit)
-    return names
+    return {selector.name for selector in selectors(expr)}
 
 
 def dashboard_expressions(dashboard: dict[str, Any]) -> Iterator[str]:
@@ -98,17 +123,23 @@ def rule_expressions(groups: list[dict[str, Any]]) -> Iterator[str]:
             yield rule["expr"]
 
 
+def referenced_selectors() -> dict[str, set[Selector]]:
+    """Source file (relative to the repository) -> the selectors of its queries; template variables in matcher values
+    read VARIABLE_VALUE."""
+    referenced: dict[str, set[Selector]] = {}
+    for path, dashboard in dashboards().items():
+        found = set().union(*(selectors(grafana_to_promql(e)) for e in dashboard_expressions(dashboard)))
+        referenced[str(path.relative_to(REPO_ROOT))] = found
+    rules = str((CHART_DIR / RULES_TEMPLATE).relative_to(REPO_ROOT))
+    referenced[rules] = set().union(*(selectors(e) for e in rule_expressions(rule_groups())))
+    return referenced
+
+
 def referenced_metric_names() -> dict[str, set[str]]:
     """Source file (relative to the repository) -> the series names its queries reference, e.g.
     {"charts/celerity/dashboards/web.json": {"celerity_http_requests_total", ...}, ...}. Histograms appear as the
     series a scrape exposes (`…_bucket`, `…_sum`, `…_count`)."""
-    referenced: dict[str, set[str]] = {}
-    for path, dashboard in dashboards().items():
-        names = set().union(*(metric_names(grafana_to_promql(e)) for e in dashboard_expressions(dashboard)))
-        referenced[str(path.relative_to(REPO_ROOT))] = names
-    rules = str((CHART_DIR / RULES_TEMPLATE).relative_to(REPO_ROOT))
-    referenced[rules] = set().union(*(metric_names(e) for e in rule_expressions(rule_groups())))
-    return referenced
+    return {source: {s.name for s in found} for source, found in referenced_selectors().items()}
 
 
 def documented_metric_names() -> dict[str, str]:

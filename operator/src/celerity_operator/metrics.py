@@ -53,8 +53,13 @@ def scaled(labels: dict[str, str], decision: Decision) -> None:
 
 
 def conditions(labels: dict[str, str], new: Iterable[Condition]) -> None:
+    """Every reconcile ends here, whatever happened, so it also brings the pool's error counters into being at 0:
+    a counter that first appears at 1 shows Prometheus no increase (the first error would escape the alert), and a
+    healthy pool's error panels should read 0, not "no data"."""
     for condition in new:
         CONDITION.labels(condition=condition.type, **labels).set(1 if condition.ok else 0)
+    for errors in (PROBE_ERRORS, RECONCILE_ERRORS):
+        errors.labels(**labels)
 
 
 def forget(namespace: str, pool: str) -> None:

@@ -128,7 +128,8 @@ def _on_rejected(message: Any = None, **_: Any) -> None:
 
 
 @signals.task_revoked.connect
-def _on_revoked(request: Any = None, **_: Any) -> None:
+def _on_revoked(sender: Any = None, request: Any = None, **_: Any) -> None:
+    """Sent by the parent with the task as sender; `request` is the task's Context, which has no `name`."""
     queue = _queue(request)
-    m.CELERY_TASK_REVOKED.labels(name=request.name, queue_name=queue).inc()
-    _outcome(request.name, queue, "revoked")
+    m.CELERY_TASK_REVOKED.labels(name=sender.name, queue_name=queue).inc()
+    _outcome(sender.name, queue, "revoked")
