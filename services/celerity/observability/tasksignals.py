@@ -119,12 +119,21 @@ def _on_retry(sender: Any = None, request: Any = None, **_: Any) -> None:
 
 @signals.task_rejected.connect
 def _on_rejected(message: Any = None, **_: Any) -> None:
-    """A message the worker could not accept (unknown task, bad payload): dropped, never run."""
+    """A message the worker could not accept (a payload it cannot parse): dropped, never run."""
     headers = getattr(message, "headers", {}) or {}
     queue = (getattr(message, "delivery_info", {}) or {}).get("routing_key") or "unknown"
     name = str(headers.get("task") or "unknown")
     m.CELERY_TASK_REJECTED.labels(name=name, queue_name=queue).inc()
     _outcome(name, queue, "rejected")
+
+
+@signals.task_unknown.connect
+def _on_unknown(message: Any = None, name: str = "", **_: Any) -> None:
+    """A message naming a task this worker does not have (a deploy skew, a typo): Celery drops it and sends
+    `task_unknown`, not `task_rejected`, so it is counted here, or the loss would be invisible."""
+    queue = (getattr(message, "delivery_info", {}) or {}).get("routing_key") or "unknown"
+    m.CELERY_TASK_REJECTED.labels(name=name or "unknown", queue_name=queue).inc()
+    _outcome(name or "unknown", queue, "rejected")
 
 
 @signals.task_revoked.connect

@@ -93,6 +93,22 @@ def test_each_outcome_is_counted_once_under_both_names(obs_worker: Worker, redis
     assert redis.Redis.from_url(redis_url).hget(f"{key}:runs", "a") == b"1"
 
 
+def test_a_message_for_an_unknown_task_is_counted_as_rejected(obs_worker: Worker) -> None:
+    url, name = f"{obs_worker.url}/metrics", f"selftest.missing_{uuid.uuid4().hex[:8]}"
+    before = scrape(url)
+    app.send_task(name, queue=OBS_QUEUE)  # no worker has it: Celery drops the message with `task_unknown`
+
+    def rejected(samples: Samples) -> tuple[float, float]:
+        return (
+            value(samples, "celerity_tasks_total", task=name, outcome="rejected", queue=OBS_QUEUE),
+            value(samples, "celery_task_rejected_total", name=name, queue_name=OBS_QUEUE),
+        )
+
+    after = _eventually(url, lambda s: rejected(s) != (0, 0))
+    assert rejected(before) == (0, 0)
+    assert rejected(after) == (1, 1)
+
+
 def test_a_message_that_kills_its_worker_runs_at_most_1_plus_max_retries_times(
     obs_worker: Worker, redis_url: str
 ) -> None:
