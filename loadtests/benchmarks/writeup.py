@@ -195,12 +195,12 @@ result was checked: sums and counts on both sides, and every Celerity item audit
 | CPU | {m["cpu"]}, {m["cores"]} cores |
 | memory | {m["memory_gib"]} GiB |
 | kernel, Python | {m["kernel"]}, {m["python"]} |
-| load average at start | {m["load_average_at_start"]} (other work shares these cores) |
+| load average at start | {m["load_average_at_start"]} |
 | Redis, Postgres | {v["redis-server"]}, {v["postgres"]} |
 | celery, kombu, redis-py, Django, gunicorn, psycopg | {versions} |
 
-Load average after each section: {loads}. Other engineers' work shared these cores during the run: absolute
-figures are noisy; ratios, taken within each repeat, much less so.
+Load average after each section: {loads}. A load above the core count means other work shared the cores:
+absolute figures are then noisy; ratios, taken within each repeat, much less so.
 
 ## Broker ceiling
 Measured with {c["method"]}; payloads of {c["payload_bytes"]} bytes (an item task's message); median of {c["runs"]}.
