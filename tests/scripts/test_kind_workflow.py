@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.charts import fakes
+from tests.scripts import fakes
 from tests.charts.rendering import CHART_DIR, REPO_ROOT, ci_values, find, render_chart
 
 SCRIPTS = REPO_ROOT / "scripts"

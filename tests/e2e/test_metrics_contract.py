@@ -1,7 +1,7 @@
 """The metrics contract: every series a dashboard panel or alert rule queries exists in a live scrape.
 
 A real stack (devstack's `make run`: embedded Redis and Postgres, gunicorn, the default and bulk worker pools) runs a
-workload that takes every path producing a referenced series (tests/monitoring/workload.py), while the operator runs
+workload that takes every path producing a referenced series (tests/e2e/workload.py), while the operator runs
 under kopf against kmock on the same Redis, reconciling and scaling a pool. Then web, each worker and the operator
 are scraped, and the names the dashboards and alert rules reference (parsed from their PromQL, tests/monitoring/
 promql.py) must all be in the union, as must every label value their `=` matchers name. Nothing is excluded: a
@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack import stack
 from devstack.servers import free_port
 from devstack.stack import StackInfo
-from tests.monitoring import workload
+from tests.e2e import workload
 from tests.monitoring.promql import VARIABLE_VALUE, Selector, referenced_metric_names, referenced_selectors
 from tests.operator.cluster import DEPLOY, Cluster, running_operator, until
 
