@@ -35,8 +35,14 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 # `namespace` is kmock's here).
 SCRAPE_LABELS = frozenset({"namespace", "pool", "pod", "instance", "job"})
 # A pool the operator must scale from 0 at once (minReplicas), whatever the workload's backlog.
-POOL_SPEC = {"deploymentName": DEPLOY, "queues": ["bulk"], "minReplicas": 1, "maxReplicas": 2,
-             "targetBacklogPerReplica": 4, "pollIntervalSeconds": 1}  # fmt: skip
+POOL_SPEC = {
+    "deploymentName": DEPLOY,
+    "queues": ["bulk"],
+    "minReplicas": 1,
+    "maxReplicas": 2,
+    "targetBacklogPerReplica": 4,
+    "pollIntervalSeconds": 1,
+}
 
 
 def parse(text: str) -> Samples:
@@ -93,8 +99,9 @@ def live_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stac
     monkeypatch.setenv("CELERITY_HEARTBEAT_INTERVAL", "1")
     monkeypatch.setenv("CELERITY_WORKER_LOST_RETRY_DELAY", "1")  # the lost worker's chunk comes back after 1 s
     monkeypatch.setenv("CELERITY_STOP_GRACE", "20")
-    with stack.local_stack(rundir, port=free_port(), metrics_port=free_port(), persistent=False, progress=False,
-                           autoscale=False) as info:  # fmt: skip
+    with stack.local_stack(
+        rundir, port=free_port(), metrics_port=free_port(), persistent=False, progress=False, autoscale=False
+    ) as info:
         yield info
 
 
@@ -120,8 +127,11 @@ async def test_every_referenced_metric_and_label_value_is_in_the_live_scrape(
             asyncio.to_thread(workload.job_deadlocked, info),
             asyncio.to_thread(workload.foreign_message, info),
         )
-        await until(lambda: cluster.replicas() >= 1 and "ScaledUp" in cluster.reasons(), within=60,
-                    what="the operator scaled the pool up")  # fmt: skip
+        await until(
+            lambda: cluster.replicas() >= 1 and "ScaledUp" in cluster.reasons(),
+            within=60,
+            what="the operator scaled the pool up",
+        )
         succeeded, statuses, cancelled, lost, deadlocked, _ = await work
         await asyncio.to_thread(workload.drained, info)
         operator = await asyncio.to_thread(scrape, f"http://127.0.0.1:{operator_port}/metrics")
@@ -151,8 +161,10 @@ async def test_every_referenced_metric_and_label_value_is_in_the_live_scrape(
     supplied = {name: every_name & {n for n, _ in part} for name, part in scraped.items()}
     assert all(supplied.values()), f"an endpoint supplied no referenced series: {supplied}"
     counts = ", ".join(f"{name} {len(names)}" for name, names in supplied.items())
-    print(f"\nmetrics contract: {len(every_name)} referenced names, all in {len(samples)} scraped samples; referenced "
-          f"names per endpoint: {counts}; workload and scrapes {time.monotonic() - started:.1f}s")  # fmt: skip
+    print(
+        f"\nmetrics contract: {len(every_name)} referenced names, all in {len(samples)} scraped samples; referenced "
+        f"names per endpoint: {counts}; workload and scrapes {time.monotonic() - started:.1f}s"
+    )
 
 
 EXPOSITION = """\

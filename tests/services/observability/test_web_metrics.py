@@ -26,8 +26,13 @@ class Gunicorn:
 def gunicorn(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
     port = free_port()
     multiproc = tmp_path_factory.mktemp("web-metrics")
-    env = {**stack_env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "3",
-           "PROMETHEUS_MULTIPROC_DIR": str(multiproc)}  # fmt: skip
+    env = {
+        **stack_env,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": "3",
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+    }
     group = processes.ProcessGroup()
     master = group.start("web", processes.web_argv(), env, log=multiproc.parent / "web.log")
     url = f"http://127.0.0.1:{port}"
