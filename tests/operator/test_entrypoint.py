@@ -33,7 +33,7 @@ async def test_the_documented_command_line_runs_the_operator(
     argv = [
         KOPF, "run", "--standalone", "-m", "celerity_operator", "--all-namespaces",
         f"--liveness=http://127.0.0.1:{liveness}/healthz", "--log-format=json",
-    ]  # fmt: skip # a command line reads best as one; one token per line hides it
+    ]  # fmt: skip # a command line reads best as one
     log = tmp_path / "operator.log"
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(

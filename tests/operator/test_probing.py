@@ -109,7 +109,7 @@ async def test_a_plain_celery_workers_prefetched_and_running_tasks_count_as_in_f
     argv = [
         str(Path(sys.executable).parent / "celery"), "-A", "tests.operator.tinyapp", "worker", "-Q", "tiny",
         "--pool=prefork", "-c", "1", "-n", "tiny@%h", "--without-mingle", "--without-gossip", "--loglevel=WARNING",
-    ]  # fmt: skip # a command line reads best as one; one token per line hides it
+    ]  # fmt: skip # a command line reads best as one
     tinyapp.app.conf.broker_url = redis_url_for(PROBE_DB)
     for _ in range(6):
         await asyncio.to_thread(tinyapp.nap.apply_async, (30,), queue="tiny")
