@@ -111,13 +111,27 @@ def _say(console: Console, label: str, runs: list[Measurement]) -> None:
     console.print("  " + " | ".join(parts))
 
 
+def guarded(
+    side: Celerity | Baseline, spec: JobSpec,
+    run: Callable[[Celerity | Baseline, JobSpec], Measurement] = lambda side, spec: side.run(spec),
+) -> Measurement:  # fmt: skip  # the signature on three lines reads better than one parameter a line
+    """A run that cannot finish (a timeout, a broker that never drains) fails alone, with its reason: the side
+    clears what it left behind, and the rest of the bench still runs and is still written up."""
+    try:
+        return run(side, spec)
+    except Exception as exc:  # any failure of one run is reported in its row, never fatal to the bench
+        side.recover()
+        reason = f"did not finish: {type(exc).__name__}: {exc}"[:300]
+        return Measurement(side.name, spec.workload, spec.items, spec.chunk_size, 0.0, False, reason)
+
+
 def overhead(c: Celerity, b: Baseline, plan: dict[str, Any], console: Console) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for spec in plan["overhead"]:
         runs: dict[str, list[Measurement]] = {"celerity": [], "celery": []}
         for repeat in range(plan["repeats"]):
             order: list[Celerity | Baseline] = [c, b] if repeat % 2 == 0 else [b, c]  # alternate: drift hits both
-            pair = {side.name: side.run(spec) for side in order}
+            pair = {side.name: guarded(side, spec) for side in order}
             for name, measurement in pair.items():
                 runs[name].append(measurement)
             _say(console, f"{spec.label} #{repeat + 1}", list(pair.values()))
@@ -157,20 +171,21 @@ def _compare(spec: JobSpec, runs: dict[str, list[Measurement]]) -> dict[str, Any
 def curve(
     c: Celerity, b: Baseline, specs: list[JobSpec], repeats: Callable[[JobSpec], int], console: Console,
     run: Callable[[Celerity | Baseline, JobSpec], Measurement] = lambda side, spec: side.run(spec),
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:  # fmt: skip  # the signature on two lines reads better than one parameter a line
     points = []
     for spec in specs:
         runs: dict[str, list[Measurement]] = {"celerity": [], "celery": []}
         for repeat in range(repeats(spec)):
             order: list[Celerity | Baseline] = [c, b] if repeat % 2 == 0 else [b, c]
-            pair = [run(side, spec) for side in order]
+            pair = [guarded(side, spec, run) for side in order]
             for m in pair:
                 runs[m.system].append(m)
             _say(console, f"{spec.label} #{repeat + 1}", pair)
         point = _compare(spec, runs)
         point["submit_seconds"] = {n: _median([m.submit_seconds for m in ms]) for n, ms in runs.items()}
         point["start_seconds"] = {n: _median([m.start_seconds for m in ms]) for n, ms in runs.items()}
-        point["setup_seconds"] = {n: _median([m.setup_seconds for m in ms]) for n, ms in runs.items()}
+        for name in ("setup_seconds", "first_chunk_seconds", "probe_submit_p99", "cancel_seconds"):
+            point[name] = {n: _median([getattr(m, name) for m in ms]) for n, ms in runs.items()}
         points.append(point)
     return points
 

@@ -22,6 +22,7 @@ from celery import Celery
 class TaskTimes:
     names: dict[str, str] = field(default_factory=dict)  # uuid -> task name (task-sent, task-received)
     sent: dict[str, float] = field(default_factory=dict)  # uuid -> publisher's timestamp
+    started: dict[str, float] = field(default_factory=dict)  # uuid -> worker's timestamp
     succeeded: dict[str, float] = field(default_factory=dict)  # uuid -> worker's timestamp
     runtime: dict[str, float] = field(default_factory=dict)  # uuid -> seconds (Celery's own, result store included)
 
@@ -63,7 +64,12 @@ class EventTap:
         with self.app.connection_for_read() as connection:
             self._receiver = self.app.events.Receiver(
                 connection,
-                handlers={"task-sent": self._sent, "task-received": self._received, "task-succeeded": self._succeeded},
+                handlers={
+                    "task-sent": self._sent,
+                    "task-received": self._received,
+                    "task-started": self._started,
+                    "task-succeeded": self._succeeded,
+                },
             )
             self._ready.set()
             self._receiver.capture(limit=None, timeout=None, wakeup=False)
@@ -76,6 +82,15 @@ class EventTap:
     def _received(self, event: dict[str, Any]) -> None:
         with self.lock:
             self.times.names[event["uuid"]] = event["name"]
+
+    def _started(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.times.started[event["uuid"]] = float(event["timestamp"])
+
+    def started_at(self, task_id: str) -> float | None:
+        """When the task with this id started (its worker's clock), if that event arrived since reset()."""
+        with self.lock:
+            return self.times.started.get(task_id)
 
     def _succeeded(self, event: dict[str, Any]) -> None:
         with self.lock:

@@ -1,4 +1,5 @@
-"""Jobs, their chunks and their items. Items are real rows: a million-item job is a real database workload.
+"""Jobs, their chunks and their items. Items are real rows, each created when its outcome is recorded (so starting a
+million-item job writes one row per chunk, not a million rows, and an item row that exists has an outcome).
 
 Progress lives in one row per chunk, SET (never incremented) by whoever records that chunk, and is summed on read: no
 chunk ever waits on another chunk's lock (the "hot row" problem of a single progress counter). A job is complete when
@@ -80,7 +81,7 @@ class JobChunk(models.Model):
 
 
 class ItemState(models.IntegerChoices):
-    PENDING = 0
+    PENDING = 0  # rows written before item rows were created on recording (migration 0002 and earlier)
     DONE = 1
     FAILED = 2
 
@@ -90,7 +91,8 @@ class Item(models.Model):
     index = models.PositiveIntegerField()
     state = models.SmallIntegerField(choices=ItemState.choices, default=ItemState.PENDING)
     value = models.BigIntegerField(null=True, blank=True)
-    # How many times an outcome was written: stays 1 when redelivered chunks are ignored (idempotency is testable).
+    # How many times an outcome was written: stays 1 when redelivered chunks are ignored (idempotency is testable);
+    # an item is inserted once (`ON CONFLICT DO NOTHING`), so a second write would need a bug that updates it.
     writes = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
