@@ -16,8 +16,22 @@ from pydantic import Field
 
 from celerity.jobs import selectors, services
 from celerity.jobs.errors import JobInputError, JobNotFoundError, JobStateError
-from celerity.jobs.models import Job, JobStatus, Workload
-from celerity.jobs.schemas import ErrorOut, JobAccepted, JobIn, JobOut, JobPage, ProgressOut, StatusName, WorkloadName
+from celerity.jobs.models import Job, JobStatus
+from celerity.jobs.schemas import (
+    ErrorOut,
+    ItemOut,
+    ItemPage,
+    ItemStateName,
+    JobAccepted,
+    JobIn,
+    JobOut,
+    JobPage,
+    ProgressOut,
+    StatusName,
+    WorkloadName,
+)
+
+IDEMPOTENCY_KEY_MAX = 128  # the column's width
 
 
 class BearerToken(HttpBearer):
@@ -92,8 +106,8 @@ def _conflict(request: HttpRequest, exc: JobStateError) -> HttpResponse:
 def _job_out(job: Job) -> JobOut:
     progress = selectors.job_progress_get(job=job)
     return JobOut(
-        id=job.id, workload=cast(WorkloadName, job.workload), status=cast(StatusName, job.status), items=job.items,
-        chunk_size=job.chunk_size,
+        id=job.id, type=job.job_type, workload=cast(WorkloadName, job.workload), status=cast(StatusName, job.status),
+        items=job.items, chunk_size=job.chunk_size,
         queue=job.queue, item_cost_ms=job.item_cost_ms, fail_rate=job.fail_rate,
         progress=ProgressOut(done=progress.done, failed=progress.failed, total=progress.total),
         result=job.result, error=job.error, created_at=job.created_at, started_at=job.started_at,
@@ -103,8 +117,12 @@ def _job_out(job: Job) -> JobOut:
 
 @api.post("/jobs", response={202: JobAccepted, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut})
 def job_create(request: HttpRequest, payload: JobIn) -> Status[JobAccepted]:
-    fields = payload.model_dump(exclude={"workload"})
-    job = services.job_create(request=services.JobRequest(workload=Workload(payload.workload), **fields))
+    """`Idempotency-Key`: a retried submit with the same key answers with the first job and creates nothing."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise JobInputError("Idempotency-Key", f"must be 1..{IDEMPOTENCY_KEY_MAX} characters")
+    fields = payload.model_dump(exclude={"workload", "type"})
+    job = services.job_create(request=services.JobRequest(job_type=payload.job_type, idempotency_key=key, **fields))
     url = request.build_absolute_uri(f"/api/jobs/{job.id}")
     return Status(202, JobAccepted(id=job.id, status=cast(StatusName, job.status), url=url))
 
@@ -137,3 +155,24 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> JobOut:
 def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> Status[JobOut]:
     """Revokes the job's outstanding work; the job is `cancelled` at once. A finished job answers 409."""
     return Status(202, _job_out(services.job_cancel(job_id=job_id)))
+
+
+@api.get("/jobs/{job_id}/items", response={200: ItemPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+def job_items(
+    request: HttpRequest,
+    job_id: uuid.UUID,
+    state: ItemStateName | None = None,
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Field(ge=0)] = 0,
+) -> ItemPage:
+    """The job's recorded items in index order, each with its input, output or error, and attempts."""
+    if selectors.job_status_get(job_id=job_id) is None:
+        raise JobNotFoundError(f"no job {job_id}")
+    count, page = selectors.job_items_page(job_id=job_id, state=state, limit=limit, offset=offset)
+    following = None
+    if offset + limit < count:
+        following = f"/api/jobs/{job_id}/items?limit={limit}&offset={offset + limit}" + (
+            f"&state={state}" if state else ""
+        )
+    items = [ItemOut(**row) for row in page]
+    return ItemPage(count=count, limit=limit, offset=offset, next=following, items=items)

@@ -1,5 +1,7 @@
-"""Jobs, their chunks and their items. Items are real rows, each created when its outcome is recorded (so starting a
-million-item job writes one row per chunk, not a million rows, and an item row that exists has an outcome).
+"""Jobs, their chunks, their items' inputs and outcomes. An item's outcome row is created when its outcome is recorded
+(so starting a million-item job writes one row per chunk, not a million rows, and an item row that exists has an
+outcome). Inputs are stored only for jobs that carry real items (`JobItemInput`, written at submit); a job of
+generated items (the demo squares: item i's input is i) stores none.
 
 Progress lives in one row per chunk, SET (never incremented) by whoever records that chunk, and is summed on read: no
 chunk ever waits on another chunk's lock (the "hot row" problem of a single progress counter). A job is complete when
@@ -35,7 +37,10 @@ FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workload = models.CharField(max_length=16, choices=Workload.choices)
+    job_type = models.CharField(max_length=64)  # a registered name (celerity.jobs.registry)
+    workload = models.CharField(max_length=16, choices=Workload.choices)  # the job type's canvas
+    # True when every item's input is a JobItemInput row; False: item i's input is i.
+    has_inputs = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
     items = models.PositiveIntegerField()
     chunk_size = models.PositiveIntegerField()
@@ -47,6 +52,8 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A client's key for a submit it may retry: the same key answers with this job instead of creating another.
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
     # Set once the canvas is on the broker: a redelivered `job_start` that finds it empty publishes again.
     published_at = models.DateTimeField(null=True, blank=True)
 
@@ -54,7 +61,7 @@ class Job(models.Model):
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
-        return f"{self.workload} job {self.id} ({self.status})"
+        return f"{self.job_type} job {self.id} ({self.status})"
 
 
 class JobChunk(models.Model):
@@ -64,7 +71,7 @@ class JobChunk(models.Model):
     stop = models.PositiveIntegerField()
     done = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    total = models.BigIntegerField(default=0)  # Σ i² of this chunk's done items
+    total = models.BigIntegerField(default=0)  # Σ of this chunk's numeric outputs (rounded), e.g. Σ i² for squares
     complete = models.BooleanField(default=False)  # every item of the chunk has an outcome
 
     class Meta:
@@ -81,7 +88,7 @@ class JobChunk(models.Model):
 
 
 class ItemState(models.IntegerChoices):
-    PENDING = 0  # rows written before item rows were created on recording (migration 0002 and earlier)
+    PENDING = 0  # to be run again (`POST /api/jobs/{id}/retry`); rows of migration 0002 and earlier
     DONE = 1
     FAILED = 2
 
@@ -90,9 +97,11 @@ class Item(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
     index = models.PositiveIntegerField()
     state = models.SmallIntegerField(choices=ItemState.choices, default=ItemState.PENDING)
-    value = models.BigIntegerField(null=True, blank=True)
-    # How many times an outcome was written: stays 1 when redelivered chunks are ignored (idempotency is testable);
-    # an item is inserted once (`ON CONFLICT DO NOTHING`), so a second write would need a bug that updates it.
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")  # the last attempt's, when it failed
+    attempts = models.PositiveSmallIntegerField(default=0)  # runs whose outcome was recorded
+    # How many times an outcome was written: stays 1 per attempt when redelivered chunks are ignored (idempotency is
+    # testable); an outcome is written only where there was none, or where a retry asked for one (state PENDING).
     writes = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -100,3 +109,18 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.index} of {self.job_id}"
+
+
+class JobItemInput(models.Model):
+    """One item's input, for jobs that carry real items; read by the task that runs the item (a chunk reads its own
+    range), so no message carries inputs and no worker holds more than a chunk's."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    index = models.PositiveIntegerField()
+    input = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=("job", "index"), name="jobs_input_unique_index")]
+
+    def __str__(self) -> str:
+        return f"input {self.index} of {self.job_id}"

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from celerity.jobs.registry import NAME_PATTERN
 
 WorkloadName = Literal["chunked", "chord", "group", "chain", "map", "starmap"]
 StatusName = Literal["pending", "running", "succeeded", "failed", "cancelled"]
@@ -18,14 +20,30 @@ StatusName = Literal["pending", "running", "succeeded", "failed", "cancelled"]
 class JobIn(Schema):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    workload: WorkloadName = Field(description="the Celery canvas primitive every item goes through")
-    items: int = Field(ge=1, description="process items 0..items-1; per-workload maxima in docs/api.md")
+    type: str | None = Field(default=None, pattern=NAME_PATTERN, description="a registered job type")
+    workload: WorkloadName | None = Field(
+        default=None, description="the demo job type of that canvas (squares; the same as `type`)"
+    )
+    items: Annotated[int, Field(ge=1)] | Annotated[list[Any], Field(min_length=1)] = Field(
+        description="a count N (item i's input is i, for i in 0..N-1) or the items' inputs as JSON values "
+        "(at most CELERITY_MAX_INLINE_ITEMS); per-canvas maxima in docs/api.md"
+    )
     chunk_size: int | None = Field(default=None, ge=1, description="items per chunk; default and maximum per workload")
     queue: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9_.\-]{1,64}$", description="run on this queue (one of CELERITY_QUEUES)"
     )
     item_cost_ms: int = Field(default=0, ge=0, le=60_000, description="simulated work per item, milliseconds")
     fail_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of items that fail (deterministic)")
+
+    @model_validator(mode="after")
+    def _one_type(self) -> JobIn:
+        if (self.type is None) == (self.workload is None):
+            raise ValueError("give exactly one of type and workload")
+        return self
+
+    @property
+    def job_type(self) -> str:
+        return self.type or str(self.workload)
 
     @field_validator("queue")
     @classmethod
@@ -50,7 +68,8 @@ class ProgressOut(Schema):
 
 class JobOut(Schema):
     id: uuid.UUID
-    workload: WorkloadName
+    type: str
+    workload: WorkloadName = Field(description="the job type's canvas")
     status: StatusName
     items: int
     chunk_size: int
@@ -58,7 +77,10 @@ class JobOut(Schema):
     item_cost_ms: int
     fail_rate: float
     progress: ProgressOut
-    result: dict[str, int] | None = Field(description='{"sum": Σ i² of the done items, "count": done items}')
+    result: dict[str, Any] | None = Field(
+        description='with a reduce: {"reduce": its value over the outputs of the items that succeeded, "count": '
+        'items that succeeded, "failed": items that failed}; without: {"sum": Σ of the numeric outputs, "count"}'
+    )
     error: str
     created_at: datetime
     started_at: datetime | None
@@ -71,6 +93,26 @@ class JobPage(Schema):
     offset: int
     next: str | None
     items: list[JobOut]
+
+
+ItemStateName = Literal["done", "failed", "pending"]
+
+
+class ItemOut(Schema):
+    index: int
+    state: ItemStateName
+    input: Any = Field(description="the item's input (its index for jobs of generated items)")
+    output: Any
+    error: str
+    attempts: int
+
+
+class ItemPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    next: str | None
+    items: list[ItemOut]
 
 
 class ErrorOut(Schema):

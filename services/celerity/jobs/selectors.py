@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from celerity.jobs.models import Job, JobChunk, JobStatus
+from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobItemInput, JobStatus
+from celerity.jobs.registry import Json
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,49 @@ def job_open_chunks(*, job_id: uuid.UUID | str) -> list[int]:
     return list(
         JobChunk.objects.filter(job_id=job_id, complete=False).order_by("index").values_list("index", flat=True)
     )
+
+
+def job_inputs_get(*, job_id: uuid.UUID | str, start: int, stop: int) -> list[Json]:
+    """The inputs of items start..stop-1 in index order (one range scan of the unique index); raises when one is
+    missing, which would be a bug of the submit."""
+    inputs = list(
+        JobItemInput.objects.filter(job_id=job_id, index__gte=start, index__lt=stop)
+        .order_by("index")
+        .values_list("input", flat=True)
+    )
+    if len(inputs) != stop - start:
+        raise JobItemInput.DoesNotExist(f"job {job_id} has {len(inputs)} inputs in {start}..{stop - 1}")
+    return inputs
+
+
+def job_outputs_get(*, job_id: uuid.UUID | str) -> list[Json]:
+    """The outputs of the items that succeeded, in index order: what a job type's reduce runs over."""
+    done = Item.objects.filter(job_id=job_id, state=ItemState.DONE).order_by("index")
+    return list(done.values_list("output", flat=True))
+
+
+ITEM_STATES = {"done": ItemState.DONE, "failed": ItemState.FAILED, "pending": ItemState.PENDING}
+
+
+def job_items_page(
+    *, job_id: uuid.UUID | str, state: str | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Json]]]:
+    """(how many items match, one page of them in index order with their inputs): two queries and one for inputs."""
+    items = Item.objects.filter(job_id=job_id).order_by("index")
+    if state is not None:
+        items = items.filter(state=ITEM_STATES[state])
+    names = {int(number): name for name, number in ITEM_STATES.items()}
+    rows = list(items.values_list("index", "state", "output", "error", "attempts")[offset : offset + limit])
+    inputs = dict(
+        JobItemInput.objects.filter(job_id=job_id, index__in=[row[0] for row in rows]).values_list("index", "input")
+    )
+    page: list[dict[str, Json]] = [
+        # jobs of generated items have no input rows: item i's input is i
+        {"index": index, "state": names[state], "input": inputs.get(index, index), "output": output, "error": error,
+         "attempts": attempts}
+        for index, state, output, error, attempts in rows
+    ]  # fmt: skip  # one item's fields on two lines, in the order the API shows them
+    return items.count(), page
 
 
 def job_status_get(*, job_id: uuid.UUID | str) -> str | None:

@@ -1,7 +1,7 @@
 """Celery tasks of the jobs app: thin edges that unpack their arguments and call the service of the same name.
 
 Results nobody reads are not stored (`ignore_result`): a chain still hands its result to the next step, and errbacks
-still run. Only `item_square` keeps its result, which a chord's body needs.
+still run. Only `item_run` keeps its result, which a chord's body needs.
 
 Positional arguments, because canvases prepend results: a chain step receives the outcomes so far, a chain's recorder
 receives its chunk's outcomes, a chord's body the header's, and Celery calls the errback with (request, exc,
@@ -15,6 +15,7 @@ from typing import Any
 from celery import shared_task
 
 from celerity.jobs import services
+from celerity.jobs.services.running import Outcome
 
 
 @shared_task(name="celerity.jobs.job_start", ignore_result=True)
@@ -22,40 +23,50 @@ def job_start_task(job_id: str) -> None:
     services.job_start(job_id=job_id)
 
 
-@shared_task(name="celerity.jobs.item_square")
-def item_square_task(index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0) -> int | None:
-    return services.item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
+@shared_task(name="celerity.jobs.item_run")
+def item_run_task(
+    job_type: str, index: int, job_id: str, has_inputs: bool = False, options: dict[str, Any] | None = None
+) -> Outcome:
+    """A chord's header member: its outcome is the result the chord's body records."""
+    return services.item_input_run(
+        job_type=job_type, job_id=job_id, index=index, has_inputs=has_inputs, options=options or {}
+    )
 
 
 @shared_task(name="celerity.jobs.chain_step", ignore_result=True)
 def chain_step_task(
-    previous: list[int | None], index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0
-) -> list[int | None]:
-    return services.chain_step(previous=previous, index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
-
-
-@shared_task(name="celerity.jobs.job_item_run", ignore_result=True)
-def job_item_run_task(index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0) -> bool:
-    """A group member: square the item and record it."""
-    return services.job_item_run(job_id=job_id, index=index, cost_ms=cost_ms, fail_rate=fail_rate)
-
-
-@shared_task(name="celerity.jobs.job_chunk_run", ignore_result=True)
-def job_chunk_run_task(job_id: str, chunk_index: int, start: int, stop: int, cost_ms: int, fail_rate: float) -> int:
-    """A chunk of a chunked, map or starmap job: its items, then their recording, in one task."""
-    return services.job_chunk_run(
-        job_id=job_id, chunk_index=chunk_index, start=start, stop=stop, cost_ms=cost_ms, fail_rate=fail_rate
+    previous: list[Outcome], job_type: str, index: int, job_id: str, has_inputs: bool, options: dict[str, Any]
+) -> list[Outcome]:
+    return services.chain_step(
+        previous=previous, job_type=job_type, index=index, job_id=job_id, has_inputs=has_inputs, options=options
     )
 
 
+@shared_task(name="celerity.jobs.job_item_run", ignore_result=True)
+def job_item_run_task(job_type: str, index: int, job_id: str, has_inputs: bool, options: dict[str, Any]) -> bool:
+    """A group member: run the item and record it."""
+    return services.job_item_run(job_id=job_id, job_type=job_type, index=index, has_inputs=has_inputs, options=options)
+
+
+@shared_task(name="celerity.jobs.job_chunk_run", ignore_result=True)
+def job_chunk_run_task(
+    job_id: str, job_type: str, chunk_index: int, start: int, stop: int, has_inputs: bool, options: dict[str, Any]
+) -> int:
+    """A chunk of a chunked, map or starmap job: its items, then their recording, in one task."""
+    return services.job_chunk_run(
+        job_id=job_id, job_type=job_type, chunk_index=chunk_index, start=start, stop=stop, has_inputs=has_inputs,
+        options=options,
+    )  # fmt: skip  # the chunk's coordinates, then its job's
+
+
 @shared_task(name="celerity.jobs.job_chunk_record", ignore_result=True)
-def job_chunk_record_task(values: list[int | None], job_id: str, chunk_index: int) -> int:
-    return services.job_chunk_record(job_id=job_id, chunk_index=chunk_index, values=values)
+def job_chunk_record_task(outcomes: list[Outcome], job_id: str, chunk_index: int) -> int:
+    return services.job_chunk_record(job_id=job_id, chunk_index=chunk_index, outcomes=outcomes)
 
 
 @shared_task(name="celerity.jobs.job_chord_record", ignore_result=True)
-def job_chord_record_task(values: list[int | None], job_id: str) -> int:
-    return services.job_chord_record(job_id=job_id, values=values)
+def job_chord_record_task(outcomes: list[Outcome], job_id: str) -> int:
+    return services.job_chord_record(job_id=job_id, outcomes=outcomes)
 
 
 @shared_task(name="celerity.jobs.job_fail", ignore_result=True)

@@ -1,16 +1,18 @@
-"""One Celery canvas per workload, its routing and its limits. Every item squares its index; every outcome is
-recorded by one statement per chunk (`services.recording`), in the task that computed it wherever the canvas allows.
+"""One Celery canvas per workload (a job type's `canvas`), its routing and its limits. Every item runs its job type's
+function (`services.running`); every outcome is recorded by one statement per chunk (`services.recording`), in the
+task that computed it wherever the canvas allows.
 
 - chunked, map, starmap (on `bulk`): `job_chunk_run(chunk)` per chunk, one task that runs the chunk's items in order
   (as the tasks of Celery's `chunks`, `xmap` and `xstarmap` do) and records them;
 - chain (on `default`): `chain(chain_step(i), chain_step(i+1), …)` per chunk accumulating the outcomes, then
   `job_chunk_record`;
 - group (on `default`): `group(job_item_run(i) …)` per chunk: every member records its own item; no callback;
-- chord (on `default`): one `chord(item_square(i) for every i, job_chord_record)` for the whole job.
+- chord (on `default`): one `chord(item_run(i) for every i, job_chord_record)` for the whole job.
 
 Why chunked work is one task per chunk: a chunk that is a work task chained to a recording task costs two messages,
 two task starts and a second process's turn; bookkeeping then costs as much as the work it tracks. The task receives
-the chunk's bounds, not one argument list per item, so a million-item job's messages stay small.
+the chunk's bounds, not one argument list per item nor its inputs (a chunk reads its own), so a million-item job's
+messages stay small.
 
 Signatures are built from task names, so the services never import the tasks module. Task ids are derived from the job
 id (`<job>-c<chunk>`, `<job>-i<item>`, `<job>-s<item>`), so a cancel can revoke outstanding work without storing ids.
@@ -20,14 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from celery import chain, chord, group, signature
 from celery.canvas import Signature
 from django.conf import settings
 
 from celerity.jobs.models import Job, Workload
+from celerity.jobs.registry import job_type_get
 
-ITEM = "celerity.jobs.item_square"
+ITEM = "celerity.jobs.item_run"
 ITEM_RUN = "celerity.jobs.job_item_run"
 CHUNK_RUN = "celerity.jobs.job_chunk_run"
 CHAIN_STEP = "celerity.jobs.chain_step"
@@ -77,10 +81,17 @@ def task_id(job_id: str, kind: str, number: int) -> str:
 
 
 def job_queues(job: Job) -> tuple[str, str]:
-    """(queue for the items, queue for the bookkeeping); a queue named by the request takes both."""
+    """(queue for the items, queue for the bookkeeping); a queue named by the request takes both, else the job
+    type's queue takes the items, else the canvas' default."""
     if job.queue:
         return job.queue, job.queue
-    return LIMITS[Workload(job.workload)].work_queue, BOOKKEEPING_QUEUE
+    return job_type_get(job.job_type).queue or LIMITS[Workload(job.workload)].work_queue, BOOKKEEPING_QUEUE
+
+
+def job_options(job: Job) -> dict[str, Any]:
+    """What the item functions see as `context.options` (only what is set, to keep messages small)."""
+    options = {"item_cost_ms": job.item_cost_ms, "fail_rate": job.fail_rate}
+    return {name: value for name, value in options.items() if value}
 
 
 def on_failure(job_id: str) -> Signature:
@@ -101,8 +112,8 @@ def job_canvases(job: Job, *, chunks: Sequence[int] | None = None) -> Iterator[S
         yield group(_chunk(job, b) for b in bounds[first : first + PUBLISH_BATCH]).on_error(on_failure(str(job.id)))
 
 
-def _item_args(job: Job, index: int) -> tuple[int, str, int, float]:
-    return (index, str(job.id), job.item_cost_ms, job.fail_rate)
+def _item_args(job: Job, index: int) -> tuple[str, int, str, bool, dict[str, Any]]:
+    return (job.job_type, index, str(job.id), job.has_inputs, job_options(job))
 
 
 def _record(job: Job, chunk: int) -> Signature:
@@ -125,7 +136,7 @@ def _chunk(job: Job, bounds: tuple[int, int, int]) -> Signature:
             for i in range(start, stop)
         ]  # fmt: skip  # one signature per line reads better than ruff's five
         return chain(*steps, _record(job, k))
-    args = (job_id, k, start, stop, job.item_cost_ms, job.fail_rate)
+    args = (job_id, job.job_type, k, start, stop, job.has_inputs, job_options(job))
     return signature(CHUNK_RUN, args=args, queue=work, task_id=task_id(job_id, "c", k))
 
 

@@ -55,12 +55,15 @@ LANGUAGE_CODE = "en-us"
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 
-# Requests larger than this are refused with a 413 JSON error before any parsing.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CELERITY_MAX_BODY_BYTES", default=64 * 1024)
+# Requests larger than this are refused with a 413 JSON error before any parsing. Inline items count towards it:
+# larger inputs go through the streamed upload (docs/api.md).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CELERITY_MAX_BODY_BYTES", default=1024 * 1024)
 
 # --- Celerity -----------------------------------------------------------------------------------------------------
 CELERITY_API_TOKEN = env("CELERITY_API_TOKEN")
 CELERITY_MAX_ITEMS = env.int("CELERITY_MAX_ITEMS", default=1_000_000)
+# Items a POST /api/jobs may carry inline (`"items": [...]`), each validated against its job type's schema.
+CELERITY_MAX_INLINE_ITEMS = env.int("CELERITY_MAX_INLINE_ITEMS", default=10_000)
 # Queues a job may name (`queue` in POST /api/jobs): those some worker pool consumes, or the job would never run.
 CELERITY_QUEUES = env.list("CELERITY_QUEUES", default=["default", "bulk"])
 CELERITY_HEARTBEAT_INTERVAL = env.float("CELERITY_HEARTBEAT_INTERVAL", default=5.0)

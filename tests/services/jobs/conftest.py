@@ -30,7 +30,7 @@ def started_job(sent: dict[str, list[Any]]) -> Callable[..., Job]:
     plays the workers' part."""
 
     def start(workload: Workload = Workload.CHUNKED, items: int = 20, chunk_size: int = 10, **extra: Any) -> Job:
-        request = services.JobRequest(workload=workload, items=items, chunk_size=chunk_size, **extra)
+        request = services.JobRequest(job_type=workload, items=items, chunk_size=chunk_size, **extra)
         job = services.job_create(request=request)
         services.job_start(job_id=str(job.id))
         return Job.objects.get(id=job.id)

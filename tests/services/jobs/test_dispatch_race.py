@@ -68,7 +68,7 @@ def test_the_service_defers_its_dispatch_to_the_commit(
     celery_workers: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with transaction.atomic():
-        job = services.job_create(request=services.JobRequest(workload=Workload.MAP, items=3))
+        job = services.job_create(request=services.JobRequest(job_type=Workload.MAP, items=3))
         assert len(connection.run_on_commit) == 1, "job_start waits for the commit"
         time.sleep(REST_OF_THE_REQUEST)
         assert Job.objects.get(id=job.id).status == "pending", "nothing ran yet"

@@ -11,13 +11,14 @@ from celerity.jobs import services
 from celerity.jobs.errors import JobNotFoundError, JobStateError
 from celerity.jobs.models import Job, JobStatus, Workload
 from celerity.observability.metrics import JOBS_TOTAL
+from tests.services.jobs.outcomes import outcomes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_cancel_revokes_the_open_chunks_work(started_job: Callable[..., Job], sent: dict[str, list[Any]]) -> None:
     job = started_job(Workload.CHUNKED, items=40, chunk_size=10)
-    services.job_chunk_record(job_id=str(job.id), chunk_index=1, values=[i * i for i in range(10, 20)])
+    services.job_chunk_record(job_id=str(job.id), chunk_index=1, outcomes=outcomes([i * i for i in range(10, 20)]))
     cancelled = services.job_cancel(job_id=job.id)
     assert cancelled.status == JobStatus.CANCELLED
     assert cancelled.finished_at is not None
@@ -26,15 +27,15 @@ def test_cancel_revokes_the_open_chunks_work(started_job: Callable[..., Job], se
 
 def test_cancelling_a_group_revokes_its_open_items(started_job: Callable[..., Job], sent: dict[str, list[Any]]) -> None:
     job = started_job(Workload.GROUP, items=5, chunk_size=2)
-    services.job_item_record(job_id=str(job.id), index=0, value=0)
-    services.job_item_record(job_id=str(job.id), index=1, value=1)
+    services.job_item_record(job_id=str(job.id), index=0, outcome=(0, None))
+    services.job_item_record(job_id=str(job.id), index=1, outcome=(1, None))
     services.job_cancel(job_id=job.id)
     assert sent["revoked"] == [f"{job.id}-i{i}" for i in (2, 3, 4)]
 
 
 def test_cancelling_a_finished_job_is_a_conflict(started_job: Callable[..., Job]) -> None:
     job = started_job(Workload.CHUNKED, items=10, chunk_size=10)
-    services.job_chunk_record(job_id=str(job.id), chunk_index=0, values=[i * i for i in range(10)])
+    services.job_chunk_record(job_id=str(job.id), chunk_index=0, outcomes=outcomes([i * i for i in range(10)]))
     with pytest.raises(JobStateError, match="already succeeded"):
         services.job_cancel(job_id=job.id)
     with pytest.raises(JobNotFoundError):

@@ -23,7 +23,9 @@ from celerity.db.retrying import atomic_with_retry
 from celerity.jobs import services
 from celerity.jobs.models import Item, Job, JobStatus, Workload
 from celerity.jobs.services import recording
+from celerity.jobs.services.running import Outcome
 from celerity.observability.metrics import DB_RETRIES_TOTAL
+from tests.services.jobs.outcomes import outcomes
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -60,7 +62,7 @@ def record_concurrently(job: Job, lock_timeout_ms: int = 0) -> float:
             start.wait()
             for k in range(offset, CHUNKS, THREADS):
                 values: list[int | None] = [i * i for i in range(k * CHUNK, (k + 1) * CHUNK)]
-                services.job_chunk_record(job_id=str(job.id), chunk_index=k, values=values)
+                services.job_chunk_record(job_id=str(job.id), chunk_index=k, outcomes=outcomes(values))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -102,7 +104,7 @@ def test_per_chunk_progress_rows_do_not_serialise_the_chunks(
     original_write = recording._items_write
 
     @atomic_with_retry(lock="test_job_row")
-    def count_then_write(job_id: str, chunk_index: int | None, values: list[int | None]) -> tuple[int, str]:
+    def count_then_write(job_id: str, chunk_index: int | None, values: list[Outcome]) -> tuple[int, str, str]:
         started = time.perf_counter()
         Job.objects.filter(id=job_id).update(item_cost_ms=F("item_cost_ms") + 1)  # "done += n" on the job row
         job_row_waits.append(time.perf_counter() - started)
@@ -137,11 +139,13 @@ def test_racing_redeliveries_of_the_same_items_queue_and_count_once(
             start.wait()
             values: list[int | None] = [i * i for i in range(items)]
             if workload is Workload.CHORD:
-                recorded.append(services.job_chord_record(job_id=str(job.id), values=values))
+                recorded.append(services.job_chord_record(job_id=str(job.id), outcomes=outcomes(values)))
             else:
                 for k in range(items // chunk):
                     part = values[k * chunk : (k + 1) * chunk]
-                    recorded.append(services.job_chunk_record(job_id=str(job.id), chunk_index=k, values=part))
+                    recorded.append(
+                        services.job_chunk_record(job_id=str(job.id), chunk_index=k, outcomes=outcomes(part))
+                    )
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -9,14 +9,15 @@ import pytest
 
 from celerity.jobs import selectors, services
 from celerity.jobs.models import Job, JobStatus, Workload
+from tests.services.jobs.outcomes import outcomes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_progress_is_the_sum_of_the_chunk_rows(started_job: Callable[..., Job]) -> None:
     job = started_job(Workload.CHUNKED, items=30, chunk_size=10)
-    services.job_chunk_record(job_id=str(job.id), chunk_index=0, values=[i * i for i in range(10)])
-    services.job_chunk_record(job_id=str(job.id), chunk_index=2, values=[None] * 10)
+    services.job_chunk_record(job_id=str(job.id), chunk_index=0, outcomes=outcomes([i * i for i in range(10)]))
+    services.job_chunk_record(job_id=str(job.id), chunk_index=2, outcomes=outcomes([None] * 10))
     annotated = selectors.job_get(job_id=job.id)
     assert annotated is not None
     computed = selectors.job_progress_get(job=Job.objects.get(id=job.id))

@@ -21,32 +21,32 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("workload", list(Workload))
 def test_each_workload_has_a_default_chunk_size_and_a_ceiling(sent: dict[str, list[Any]], workload: Workload) -> None:
     limits = workloads.LIMITS[workload]
-    job = services.job_create(request=services.JobRequest(workload=workload, items=workloads.max_items(workload)))
+    job = services.job_create(request=services.JobRequest(job_type=workload, items=workloads.max_items(workload)))
     assert job.chunk_size == limits.default_chunk
     with pytest.raises(JobInputError) as too_many:
-        services.job_create(request=services.JobRequest(workload=workload, items=workloads.max_items(workload) + 1))
+        services.job_create(request=services.JobRequest(job_type=workload, items=workloads.max_items(workload) + 1))
     assert too_many.value.field == "items"
     with pytest.raises(JobInputError) as too_big:
-        services.job_create(request=services.JobRequest(workload=workload, items=10, chunk_size=limits.max_chunk + 1))
+        services.job_create(request=services.JobRequest(job_type=workload, items=10, chunk_size=limits.max_chunk + 1))
     assert too_big.value.field == "chunk_size"
     assert Job.objects.count() == 1
 
 
 @override_settings(CELERY_TASK_SOFT_TIME_LIMIT=10)
 def test_a_chunk_must_fit_in_half_the_soft_time_limit(sent: dict[str, list[Any]]) -> None:
-    ok = services.JobRequest(workload=Workload.CHUNKED, items=100, chunk_size=10, item_cost_ms=500)
+    ok = services.JobRequest(job_type=Workload.CHUNKED, items=100, chunk_size=10, item_cost_ms=500)
     services.job_create(request=ok)  # 5 s of work per chunk: within the 5 s budget
-    slow = services.JobRequest(workload=Workload.CHUNKED, items=100, chunk_size=11, item_cost_ms=500)
+    slow = services.JobRequest(job_type=Workload.CHUNKED, items=100, chunk_size=11, item_cost_ms=500)
     with pytest.raises(JobInputError, match="over the 5000 ms budget") as caught:
         services.job_create(request=slow)
     assert caught.value.field == "chunk_size"
     # Per-item workloads run one item per task, so only the item's own cost counts.
-    services.job_create(request=services.JobRequest(workload=Workload.GROUP, items=100, item_cost_ms=5000))
+    services.job_create(request=services.JobRequest(job_type=Workload.GROUP, items=100, item_cost_ms=5000))
 
 
 def test_job_start_is_sent_only_after_the_commit(sent: dict[str, list[Any]]) -> None:
     with transaction.atomic():
-        job = services.job_create(request=services.JobRequest(workload=Workload.MAP, items=3))
+        job = services.job_create(request=services.JobRequest(job_type=Workload.MAP, items=3))
         assert sent["start"] == []
         assert len(connection.run_on_commit) == 1
     assert sent["start"] == [str(job.id)]
@@ -83,7 +83,7 @@ def test_a_start_lost_before_publishing_publishes_on_redelivery(
 
 
 def test_a_cancelled_pending_job_never_starts(sent: dict[str, list[Any]]) -> None:
-    job = services.job_create(request=services.JobRequest(workload=Workload.CHUNKED, items=10))
+    job = services.job_create(request=services.JobRequest(job_type=Workload.CHUNKED, items=10))
     services.job_cancel(job_id=job.id)
     services.job_start(job_id=str(job.id))
     assert Job.objects.get(id=job.id).status == JobStatus.CANCELLED
@@ -104,7 +104,7 @@ def test_publishing_stops_when_the_job_is_cancelled_midway(monkeypatch: pytest.M
     published: list[int] = []
     monkeypatch.setattr("celerity.jobs.services.submitting._send_start", lambda job_id: None)
     monkeypatch.setattr(workloads, "job_canvases", lambda job, chunks=None: (Canvas(job, n) for n in range(5)))
-    job = services.job_create(request=services.JobRequest(workload=Workload.CHUNKED, items=10))
+    job = services.job_create(request=services.JobRequest(job_type=Workload.CHUNKED, items=10))
     services.job_start(job_id=str(job.id))
     assert published == [0, 1]
 
@@ -124,7 +124,7 @@ def test_a_cancel_during_start_does_not_wait_for_it_and_nothing_is_published(
             release.wait(60)
 
     monkeypatch.setattr(submitting, "_rows_create", rows_create_then_hold)
-    job = services.job_create(request=services.JobRequest(workload=Workload.CHUNKED, items=100_000, chunk_size=10))
+    job = services.job_create(request=services.JobRequest(job_type=Workload.CHUNKED, items=100_000, chunk_size=10))
 
     def start() -> None:
         try:

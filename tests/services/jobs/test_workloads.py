@@ -1,4 +1,4 @@
-"""The canvases: each workload's primitive, its routing, its task ids, and the deterministic fault injection."""
+"""The canvases: each workload's primitive, its routing and its task ids."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ import pytest
 from celery import chord, group
 from celery.canvas import _chain
 
-from celerity.jobs import computing, workloads
+from celerity.jobs import workloads
 from celerity.jobs.models import Job, Workload
 
 
 def job(workload: Workload, items: int, chunk_size: int, queue: str = "") -> Job:
-    return Job(id=uuid.uuid4(), workload=workload, items=items, chunk_size=chunk_size, queue=queue)
+    return Job(
+        id=uuid.uuid4(), job_type=workload.value, workload=workload, items=items, chunk_size=chunk_size, queue=queue
+    )
 
 
 def leaves(canvas: object) -> list[object]:
@@ -58,7 +60,7 @@ def test_chunked_work_is_one_task_per_chunk_published_in_batches() -> None:
     tasks = [t for c in canvases for t in leaves(c)]
     assert {t.task for t in tasks} == {workloads.CHUNK_RUN}  # type: ignore[attr-defined]
     assert [t.id for t in tasks] == [f"{the_job.id}-c{k}" for k in range(2 * workloads.PUBLISH_BATCH + 1)]  # type: ignore[attr-defined]
-    assert tasks[-1].args == (str(the_job.id), 400, 4000, 4005, 0, 0.0)  # type: ignore[attr-defined]
+    assert tasks[-1].args == (str(the_job.id), "chunked", 400, 4000, 4005, False, {})  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("workload", [Workload.CHUNKED, Workload.GROUP, Workload.CHAIN])
@@ -105,13 +107,4 @@ def test_the_chain_starts_each_accumulator_empty() -> None:
     (canvas,) = workloads.job_canvases(job(Workload.CHAIN, 4, 4))
     steps = leaves(canvas)
     assert steps[0].args[0] == []  # type: ignore[attr-defined]
-    assert [len(s.args) for s in steps[:4]] == [5, 4, 4, 4]  # type: ignore[attr-defined]
-
-
-def test_injected_failures_are_a_deterministic_fraction() -> None:
-    job_id = str(uuid.uuid4())
-    first = [computing.item_fails(job_id, i, 0.2) for i in range(5000)]
-    assert first == [computing.item_fails(job_id, i, 0.2) for i in range(5000)]
-    assert 0.17 < sum(first) / 5000 < 0.23
-    assert not any(computing.item_fails(job_id, i, 0.0) for i in range(100))
-    assert all(computing.item_fails(job_id, i, 1.0) for i in range(100))
+    assert [len(s.args) for s in steps[:4]] == [6, 5, 5, 5]  # type: ignore[attr-defined]

@@ -1,26 +1,29 @@
 """Writes of the jobs app. Every task is dispatched only after the commit of the rows it needs.
 
 - `submitting`: validate and create a job, start it (chunk rows), publish its work.
-- `recording`: compute items, record outcomes (one statement per chunk, idempotent), detect completion.
+- `running`: run items of a job type (never writes).
+- `recording`: run chunks and items, record outcomes (one statement per chunk, idempotent), detect completion.
 - `finishing`: finish, fail and cancel jobs, each through one guarded UPDATE.
 """
 
 from celerity.jobs.services.finishing import job_cancel, job_fail, job_finish
 from celerity.jobs.services.recording import (
     chain_step,
-    item_square,
     job_chord_record,
     job_chunk_record,
     job_chunk_run,
     job_item_record,
     job_item_run,
 )
+from celerity.jobs.services.running import item_input_run, item_run, items_run
 from celerity.jobs.services.submitting import JobRequest, job_create, job_publish, job_start
 
 __all__ = [
     "JobRequest",
     "chain_step",
-    "item_square",
+    "item_input_run",
+    "item_run",
+    "items_run",
     "job_cancel",
     "job_chord_record",
     "job_chunk_record",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from celery import current_app
 from django.db import transaction
@@ -15,6 +16,7 @@ from django.utils import timezone
 from celerity.jobs import selectors, workloads
 from celerity.jobs.errors import JobNotFoundError, JobStateError
 from celerity.jobs.models import Job, JobStatus
+from celerity.jobs.registry import job_type_get
 from celerity.observability.metrics import JOB_DURATION_SECONDS, JOBS_TOTAL
 
 REVOKE_MAX = 50_000  # a worker remembers this many revoked ids (Celery's REVOKES_MAX); the cancel flag covers the rest
@@ -22,15 +24,27 @@ REVOKE_BATCH = 5_000  # ids per broadcast message
 
 
 def job_finish(*, job_id: uuid.UUID | str) -> bool:
-    """running → succeeded (or failed when any item failed), with the result summed from the chunk rows."""
+    """running → succeeded (or failed when any item failed), with the result: the job type's reduce over the outputs
+    of the items that succeeded, even when some failed (`{"reduce", "count", "failed"}`), or without a reduce the
+    sums of the chunk rows (`{"sum", "count"}`)."""
     job = Job.objects.get(id=job_id)
+    if job.status != JobStatus.RUNNING:
+        return False
     progress = selectors.job_progress_get(job=job)
     status = JobStatus.FAILED if progress.failed else JobStatus.SUCCEEDED
+    error = f"{progress.failed} of {job.items} items failed" if progress.failed else ""
+    result: dict[str, Any] = {"sum": progress.sum, "count": progress.done}
+    reduce = job_type_get(job.job_type).reduce
+    if reduce is not None:
+        result = {"count": progress.done, "failed": progress.failed}
+        try:
+            result["reduce"] = reduce(selectors.job_outputs_get(job_id=job_id))
+        except Exception as exc:
+            status, error = JobStatus.FAILED, f"reduce failed: {type(exc).__name__}: {exc}"[:2000]
     now = timezone.now()
     won = Job.objects.filter(id=job_id, status=JobStatus.RUNNING).update(
-        status=status, finished_at=now, result={"sum": progress.sum, "count": progress.done},
-        error=f"{progress.failed} of {job.items} items failed" if progress.failed else "",
-    )  # fmt: skip
+        status=status, finished_at=now, result=result, error=error
+    )
     if won:
         _observe(job, status, now)
     return bool(won)

@@ -1,7 +1,7 @@
-"""Compute items and record their outcomes. Idempotent by construction, because `acks_late` redelivers:
+"""Run items (`running`) and record their outcomes. Idempotent by construction, because `acks_late` redelivers:
 
-- an item row is created only when its outcome is recorded (`INSERT … ON CONFLICT DO NOTHING`), so a redelivered
-  chunk or member writes nothing, and `writes` stays 1;
+- an item row is created only when its outcome is recorded (`INSERT … ON CONFLICT`, which updates only a row that a
+  retry reset to PENDING), so a redelivered chunk or member writes nothing, and `writes` stays one per attempt;
 - a chunk row grows only by the item rows inserted *in the same statement*: an outcome is counted exactly when it is
   written, so nothing counts twice;
 - the completion check runs after every recording's commit, even one that wrote nothing, so a worker lost between
@@ -15,66 +15,68 @@ hold a row the first still needs: they cannot deadlock (the article's pitfall, s
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import connection
 
 from celerity.db.retrying import atomic_with_retry
-from celerity.jobs import computing, selectors
+from celerity.jobs import selectors
 from celerity.jobs.models import Job, JobChunk, JobStatus
+from celerity.jobs.registry import Json
 from celerity.jobs.services import statements
 from celerity.jobs.services.finishing import job_finish
+from celerity.jobs.services.running import Outcome, item_input_run, items_run
 from celerity.observability.metrics import ITEMS_PROCESSED_TOTAL, LOCK_ACQUIRED_TOTAL, LOCK_WAIT_SECONDS
 
 ITEM_LOCK = "jobs_item"  # the `lock` label of the lock-wait and retry metrics
 
 
-def item_square(*, index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0) -> int | None:
-    """i*i after the simulated work, None for an injected failure, or None at once when the job stopped."""
-    if not selectors.job_accepts_work(job_id=job_id):
-        return None
-    return computing.item_outcome(index, job_id, cost_ms, fail_rate)
-
-
 def chain_step(
-    *, previous: list[int | None], index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0
-) -> list[int | None]:
+    *, previous: list[Outcome], job_type: str, index: int, job_id: str, has_inputs: bool, options: Mapping[str, Any]
+) -> list[Outcome]:
     """One link of a chain: the outcomes so far, plus this item's."""
-    return [*previous, item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)]
+    outcome = item_input_run(job_type=job_type, job_id=job_id, index=index, has_inputs=has_inputs, options=options)
+    return [*previous, outcome]
 
 
 def job_chunk_run(
-    *, job_id: str, chunk_index: int, start: int, stop: int, cost_ms: int = 0, fail_rate: float = 0.0
-) -> int:
+    *, job_id: str, job_type: str, chunk_index: int, start: int, stop: int, has_inputs: bool,
+    options: Mapping[str, Any],
+) -> int:  # fmt: skip  # the chunk's coordinates on one line, its job's on the other
     """A whole chunk in one task: its items in order (what Celery's starmap task does), then their recording, so a
     chunk costs one message instead of a work task chained to a recording task."""
-    values = [item_square(index=i, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate) for i in range(start, stop)]
-    return job_chunk_record(job_id=job_id, chunk_index=chunk_index, values=values)
+    outcomes = items_run(
+        job_type=job_type, job_id=job_id, start=start, stop=stop, has_inputs=has_inputs, options=options
+    )
+    return job_chunk_record(job_id=job_id, chunk_index=chunk_index, outcomes=outcomes)
 
 
-def job_chunk_record(*, job_id: str, chunk_index: int, values: list[int | None]) -> int:
+def job_chunk_record(*, job_id: str, chunk_index: int, outcomes: Sequence[Outcome]) -> int:
     """Write one chunk's outcomes; returns how many items were newly recorded (0 for a redelivered chunk)."""
-    recorded, workload = _items_write(job_id, chunk_index, values)
-    _count(workload, recorded)
+    recorded, job_type, workload = _items_write(job_id, chunk_index, outcomes)
+    _count(job_type, workload, recorded)
     _finish_if_complete(job_id)
     return recorded
 
 
-def job_chord_record(*, job_id: str, values: list[int | None]) -> int:
+def job_chord_record(*, job_id: str, outcomes: Sequence[Outcome]) -> int:
     """The chord's body: the whole header's outcomes in one statement (items and every chunk row)."""
-    recorded, workload = _items_write(job_id, None, values)
-    _count(workload, recorded)
+    recorded, job_type, workload = _items_write(job_id, None, outcomes)
+    _count(job_type, workload, recorded)
     _finish_if_complete(job_id)
     return recorded
 
 
-def job_item_run(*, job_id: str, index: int, cost_ms: int = 0, fail_rate: float = 0.0) -> bool:
-    """A group member: square its item, then record it (`job_item_record`)."""
-    value = item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
-    return job_item_record(job_id=job_id, index=index, value=value)
+def job_item_run(*, job_id: str, job_type: str, index: int, has_inputs: bool, options: Mapping[str, Any]) -> bool:
+    """A group member: run its item, then record it (`job_item_record`)."""
+    outcome = item_input_run(job_type=job_type, job_id=job_id, index=index, has_inputs=has_inputs, options=options)
+    return job_item_record(job_id=job_id, index=index, outcome=outcome)
 
 
-def job_item_record(*, job_id: str, index: int, value: int | None) -> bool:
+def job_item_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
     """A group member records its own item: one single-row INSERT guarded by the job's status (no lock shared with
     other members, no transaction to retry).
 
@@ -84,13 +86,19 @@ def job_item_record(*, job_id: str, index: int, value: int | None) -> bool:
     delivery died between its commit and its check.
     """
     with connection.cursor() as cursor:
-        cursor.execute(statements.ITEM_RECORD, {"job": job_id, "index": index, "value": value})
+        output, error = outcome
+        params: dict[str, str | int | None] = {
+            "job": job_id,
+            "index": index,
+            "output": _json(output, error),
+            "error": error,
+        }
+        cursor.execute(statements.ITEM_RECORD, params)
         row = cursor.fetchone()
         if row is None:
             return False  # the job stopped (cancelled, failed) or never existed: nothing more is recorded
-        workload, chunk_size, written = row
-        if written:
-            ITEMS_PROCESSED_TOTAL.labels(workload=workload).inc()
+        job_type, workload, chunk_size, written = row
+        _count(job_type, workload, written)
         cursor.execute(statements.CHUNK_CLOSE, {"job": job_id, "chunk": index // chunk_size})
         if cursor.fetchone():
             _finish_if_complete(job_id)
@@ -98,29 +106,37 @@ def job_item_record(*, job_id: str, index: int, value: int | None) -> bool:
 
 
 @atomic_with_retry(lock=ITEM_LOCK)
-def _items_write(job_id: str, chunk_index: int | None, values: list[int | None]) -> tuple[int, str]:
-    """(items newly recorded, workload) for one chunk's values, or for the whole job's when `chunk_index` is None."""
+def _items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcome]) -> tuple[int, str, str]:
+    """(items newly recorded, job type, workload) for one chunk's outcomes, or for the whole job's when `chunk_index`
+    is None."""
     started = time.perf_counter()
+    outputs = [_json(output, error) for output, error in outcomes]
+    errors = [error for _, error in outcomes]
     with connection.cursor() as cursor:
-        cursor.execute(statements.RECORD, {"job": job_id, "chunk": chunk_index, "values": values})
+        cursor.execute(statements.RECORD, {"job": job_id, "chunk": chunk_index, "outputs": outputs, "errors": errors})
         row = cursor.fetchone()
     # The statement's own time, which holds any wait for a racing recorder of the same items.
     LOCK_WAIT_SECONDS.labels(lock=ITEM_LOCK).observe(time.perf_counter() - started)
     LOCK_ACQUIRED_TOTAL.labels(lock=ITEM_LOCK).inc()
-    workload, status, expected, recorded, chunks_touched, chunks_updated = row if row else (None,) * 6
+    job_type, workload, status, expected, recorded, chunks_touched, chunks_updated = row if row else (None,) * 7
     what = "the job" if chunk_index is None else f"chunk {chunk_index}"
-    if workload is None:
+    if workload is None or job_type is None:
         raise Job.DoesNotExist(f"no job {job_id}")
     if status != JobStatus.RUNNING:
-        return 0, workload  # cancelled or failed: outstanding chunks stop counting
-    if expected != len(values):
-        raise ValueError(f"{what} of {job_id} has {expected} items, got {len(values)}")
+        return 0, str(job_type), str(workload)  # cancelled or failed: outstanding chunks stop counting
+    if expected != len(outcomes):
+        raise ValueError(f"{what} of {job_id} has {expected} items, got {len(outcomes)}")
     if chunks_updated != chunks_touched:  # raising rolls the items back with it
         raise JobChunk.DoesNotExist(f"a chunk row of {what} of {job_id} is missing")
-    return recorded, workload
+    return int(recorded or 0), str(job_type), str(workload)
 
 
-def _count(workload: str, recorded: int) -> None:
+def _json(output: Json, error: str | None) -> str | None:
+    """An output as the JSON text the statements cast to jsonb; a failed item has none."""
+    return None if error is not None else json.dumps(output)
+
+
+def _count(job_type: str, workload: str, recorded: int) -> None:
     """Counted after the commit, so a transaction retried after a deadlock is not counted twice."""
     if recorded:
         ITEMS_PROCESSED_TOTAL.labels(workload=workload).inc(recorded)

@@ -2,40 +2,64 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from celerity.db.retrying import atomic_with_retry
 from celerity.jobs import selectors, workloads
 from celerity.jobs.errors import JobInputError
-from celerity.jobs.models import Job, JobChunk, JobStatus, Workload
+from celerity.jobs.models import Job, JobChunk, JobItemInput, JobStatus
+from celerity.jobs.registry import JobType, Json, UnknownJobTypeError, job_type_get, job_type_names
 
 CHUNK_LOCK = "jobs_chunk"  # the `lock` label of the retry metrics
 
 
 @dataclass(frozen=True)
 class JobRequest:
-    workload: Workload
-    items: int
+    job_type: str  # a registered name; the demo's six are named after their workloads
+    items: int | Sequence[Json]  # a count (item i's input is i) or the items' inputs
     chunk_size: int | None = None
     queue: str | None = None
     item_cost_ms: int = 0
     fail_rate: float = 0.0
+    idempotency_key: str | None = None
+
+    @property
+    def count(self) -> int:
+        return self.items if isinstance(self.items, int) else len(self.items)
+
+    @property
+    def inputs(self) -> Sequence[Json] | None:
+        return None if isinstance(self.items, int) else self.items
+
+
+def job_type_of(*, request: JobRequest) -> JobType:
+    try:
+        return job_type_get(str(request.job_type))
+    except UnknownJobTypeError:
+        raise JobInputError("type", f"unknown job type; one of {', '.join(job_type_names())}") from None
 
 
 def job_chunk_size(*, request: JobRequest) -> int:
-    """The request's chunk size, or the workload's default; raises JobInputError naming the field it cannot accept."""
-    workload = Workload(request.workload)
+    """The request's chunk size, or the job type's, or its canvas' default; raises JobInputError naming the field it
+    cannot accept."""
+    definition = job_type_of(request=request)
+    workload = definition.canvas
     limits = workloads.LIMITS[workload]
     ceiling = workloads.max_items(workload)
-    if not 1 <= request.items <= ceiling:
+    if request.inputs is not None and len(request.inputs) > settings.CELERITY_MAX_INLINE_ITEMS:
+        raise JobInputError("items", f"at most {settings.CELERITY_MAX_INLINE_ITEMS} inline items")
+    if not 1 <= request.count <= ceiling:
         raise JobInputError("items", f"must be 1..{ceiling} for a {workload.value} job")
-    chunk_size = request.chunk_size or limits.default_chunk
+    chunk_size = request.chunk_size or min(definition.chunk_size or limits.default_chunk, limits.max_chunk)
     if not 1 <= chunk_size <= limits.max_chunk:
         raise JobInputError("chunk_size", f"must be 1..{limits.max_chunk} for a {workload.value} job")
     if request.item_cost_ms < 0 or not 0.0 <= request.fail_rate <= 1.0:
@@ -43,7 +67,7 @@ def job_chunk_size(*, request: JobRequest) -> int:
         raise JobInputError(field, "out of range")
     # One task must finish well inside its soft time limit, or it is killed and the job fails.
     budget_ms = settings.CELERY_TASK_SOFT_TIME_LIMIT * 1000 // 2
-    per_task = request.item_cost_ms * (min(chunk_size, request.items) if limits.sequential_chunks else 1)
+    per_task = request.item_cost_ms * (min(chunk_size, request.count) if limits.sequential_chunks else 1)
     if per_task > budget_ms:
         field = "chunk_size" if limits.sequential_chunks and request.chunk_size else "item_cost_ms"
         raise JobInputError(field, f"one task would run {per_task} ms, over the {budget_ms} ms budget (half the "
@@ -52,20 +76,61 @@ def job_chunk_size(*, request: JobRequest) -> int:
 
 
 def job_create(*, request: JobRequest) -> Job:
-    """Validate, insert the job, and send `job_start` only once the row is committed (the article's race)."""
+    """Validate, insert the job and its inputs, and send `job_start` only once the rows are committed (the article's
+    race). With an idempotency key already used, the first job is returned and nothing is created."""
     chunk_size = job_chunk_size(request=request)
-    with transaction.atomic():
-        job = Job.objects.create(
-            workload=request.workload,
-            items=request.items,
-            chunk_size=chunk_size,
-            queue=request.queue or "",
-            item_cost_ms=request.item_cost_ms,
-            fail_rate=request.fail_rate,
-        )
-        job_id = str(job.id)
-        transaction.on_commit(lambda: _send_start(job_id))
+    definition = job_type_of(request=request)
+    if request.inputs is not None:
+        job_inputs_validate(definition=definition, inputs=request.inputs)
+    if request.idempotency_key and (first := Job.objects.filter(idempotency_key=request.idempotency_key).first()):
+        return first
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                job_type=definition.name,
+                workload=definition.canvas,
+                items=request.count,
+                has_inputs=request.inputs is not None,
+                chunk_size=chunk_size,
+                queue=request.queue or "",
+                item_cost_ms=request.item_cost_ms,
+                fail_rate=request.fail_rate,
+                idempotency_key=request.idempotency_key or None,
+            )
+            if request.inputs is not None:
+                _inputs_insert(job, request.inputs)
+            job_id = str(job.id)
+            transaction.on_commit(lambda: _send_start(job_id))
+    except IntegrityError:
+        # A concurrent submit with the same key committed first (the unique index made this one wait for it).
+        first = Job.objects.filter(idempotency_key=request.idempotency_key).first() if request.idempotency_key else None
+        if first is None:
+            raise
+        return first
     return job
+
+
+def job_inputs_validate(*, definition: JobType, inputs: Sequence[Json]) -> None:
+    """Every item against the job type's schema; the first offence is named by its index and field
+    (`items.3.text`)."""
+    if definition.schema is None:
+        return
+    validator = Draft202012Validator(definition.schema)
+    for index, item in enumerate(inputs):
+        error = best_match(validator.iter_errors(item))
+        if error is not None:
+            where = ".".join(["items", str(index), *(str(part) for part in error.absolute_path)])
+            raise JobInputError(where, error.message[:500])
+
+
+def _inputs_insert(job: Job, inputs: Sequence[Json]) -> None:
+    """Every input in one statement: the JSON texts as one array parameter, numbered by Postgres."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {JobItemInput._meta.db_table} (job_id, index, input) "  # noqa: S608 - table name from the model
+            "SELECT %s, t.n - 1, t.input::jsonb FROM unnest(%s::text[]) WITH ORDINALITY AS t(input, n)",
+            [job.id, [json.dumps(item) for item in inputs]],
+        )
 
 
 def _send_start(job_id: str) -> None:
