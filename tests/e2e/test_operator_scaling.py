@@ -81,7 +81,7 @@ async def test_a_burst_scales_up_drains_and_scales_back_down(
         watching = asyncio.create_task(_first_waiting(client, stop))
         await until(lambda: "conditions" in cluster.status(), what="the operator watches the pool")
         request = services.JobRequest(
-            workload=Workload.CHUNKED, items=ITEMS, chunk_size=CHUNK, queue=QUEUE, item_cost_ms=COST_MS
+            job_type=Workload.CHUNKED, items=ITEMS, chunk_size=CHUNK, queue=QUEUE, item_cost_ms=COST_MS
         )
         job = await asyncio.to_thread(_db, lambda: services.job_create(request=request))
         try:

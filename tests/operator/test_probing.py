@@ -75,9 +75,10 @@ async def test_reserved_and_running_tasks_held_by_a_real_worker_are_seen(
 ) -> None:
     """The session's `bulk` worker (acks-late, 2 processes, prefetch 1) holds tasks it has not acknowledged; its
     heartbeat says which pod runs them. KEDA's LLEN would report 0 here once the list is drained."""
-    from celerity.jobs.tasks import item_square_task
+    from celerity.jobs.tasks import item_run_task
 
-    results = [item_square_task.apply_async((i, "probe", 1500), queue="bulk") for i in range(3)]
+    slow = {"item_cost_ms": 1500}  # the demo squares' simulated work
+    results = [item_run_task.apply_async(("chunked", i, "probe", False, slow), queue="bulk") for i in range(3)]
     client = aioredis.Redis.from_url(redis_url)
     deadline = time.monotonic() + 15
     observation = await probe(client, ["bulk"])

@@ -157,6 +157,12 @@ def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> Status[JobOut]:
     return Status(202, _job_out(services.job_cancel(job_id=job_id)))
 
 
+@api.post("/jobs/{job_id}/retry", response={202: JobOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+def job_retry(request: HttpRequest, job_id: uuid.UUID) -> Status[JobOut]:
+    """Re-runs only the failed items of a failed job (409 otherwise); the reduce runs again when they are recorded."""
+    return Status(202, _job_out(services.job_retry(job_id=job_id)))
+
+
 @api.get("/jobs/{job_id}/items", response={200: ItemPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut})
 def job_items(
     request: HttpRequest,

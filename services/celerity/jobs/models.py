@@ -52,6 +52,9 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # How many times `POST /api/jobs/{id}/retry` re-ran the failed items; its tasks get ids of their own, since the
+    # failure revoked the first ones' (and a worker remembers revoked ids).
+    retries = models.PositiveSmallIntegerField(default=0)
     # A client's key for a submit it may retry: the same key answers with this job instead of creating another.
     idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
     # Set once the canvas is on the broker: a redelivered `job_start` that finds it empty publishes again.

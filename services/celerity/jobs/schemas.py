@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from django.conf import settings
 from ninja import Schema
@@ -24,9 +24,10 @@ class JobIn(Schema):
     workload: WorkloadName | None = Field(
         default=None, description="the demo job type of that canvas (squares; the same as `type`)"
     )
-    items: Annotated[int, Field(ge=1)] | Annotated[list[Any], Field(min_length=1)] = Field(
-        description="a count N (item i's input is i, for i in 0..N-1) or the items' inputs as JSON values "
-        "(at most CELERITY_MAX_INLINE_ITEMS); per-canvas maxima in docs/api.md"
+    items: Any = Field(
+        description="a count N (item i's input is i, for i in 0..N-1) or the items' inputs as a list of JSON values "
+        "(at most CELERITY_MAX_INLINE_ITEMS); per-canvas maxima in docs/api.md",
+        json_schema_extra={"anyOf": [{"type": "integer", "minimum": 1}, {"type": "array", "minItems": 1}]},
     )
     chunk_size: int | None = Field(default=None, ge=1, description="items per chunk; default and maximum per workload")
     queue: str | None = Field(
@@ -34,6 +35,20 @@ class JobIn(Schema):
     )
     item_cost_ms: int = Field(default=0, ge=0, le=60_000, description="simulated work per item, milliseconds")
     fail_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of items that fail (deterministic)")
+
+    @field_validator("items")
+    @classmethod
+    def _count_or_inputs(cls, items: Any) -> int | list[Any]:
+        # Checked by hand: a union of int and list would name its members in the error ("items.list[any]").
+        if type(items) is int:  # not bool, not float: nothing is coerced
+            if items < 1:
+                raise ValueError("a count must be at least 1")
+            return items
+        if isinstance(items, list):
+            if not items:
+                raise ValueError("give at least one item")
+            return items
+        raise ValueError("a count (integer) or a list of items")
 
     @model_validator(mode="after")
     def _one_type(self) -> JobIn:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
@@ -81,6 +83,21 @@ def job_outputs_get(*, job_id: uuid.UUID | str) -> list[Json]:
     return list(done.values_list("output", flat=True))
 
 
+PENDING_ITEMS = f"""
+SELECT c.index, i FROM {JobChunk._meta.db_table} AS c CROSS JOIN LATERAL generate_series(c.start, c.stop - 1) AS i
+LEFT JOIN {Item._meta.db_table} AS item ON item.job_id = c.job_id AND item.index = i
+WHERE c.job_id = %(job)s::uuid AND c.index = ANY(%(chunks)s::int[])
+  AND (item.id IS NULL OR item.state = {int(ItemState.PENDING)})
+ORDER BY 1, 2
+"""  # noqa: S608 - table names and a state from the models; values are bound parameters
+
+
+def job_recorded_items(*, job_id: uuid.UUID | str, start: int, stop: int) -> set[int]:
+    """Items start..stop-1 that have an outcome: what a retried chunk skips."""
+    recorded = Item.objects.filter(job_id=job_id, index__gte=start, index__lt=stop).exclude(state=ItemState.PENDING)
+    return set(recorded.values_list("index", flat=True))
+
+
 ITEM_STATES = {"done": ItemState.DONE, "failed": ItemState.FAILED, "pending": ItemState.PENDING}
 
 
@@ -103,6 +120,16 @@ def job_items_page(
         for index, state, output, error, attempts in rows
     ]  # fmt: skip  # one item's fields on two lines, in the order the API shows them
     return items.count(), page
+
+
+def job_pending_items(*, job_id: uuid.UUID | str, chunks: Sequence[int]) -> dict[int, list[int]]:
+    """Chunk index → the items of that chunk with no outcome (no row, or reset to PENDING by a retry)."""
+    pending: dict[int, list[int]] = {k: [] for k in chunks}
+    with connection.cursor() as cursor:
+        cursor.execute(PENDING_ITEMS, {"job": str(job_id), "chunks": list(chunks)})
+        for k, index in cursor.fetchall():
+            pending[k].append(index)
+    return pending
 
 
 def job_status_get(*, job_id: uuid.UUID | str) -> str | None:

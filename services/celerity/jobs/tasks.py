@@ -50,13 +50,20 @@ def job_item_run_task(job_type: str, index: int, job_id: str, has_inputs: bool, 
 
 @shared_task(name="celerity.jobs.job_chunk_run", ignore_result=True)
 def job_chunk_run_task(
-    job_id: str, job_type: str, chunk_index: int, start: int, stop: int, has_inputs: bool, options: dict[str, Any]
+    job_id: str,
+    job_type: str,
+    chunk_index: int,
+    start: int,
+    stop: int,
+    has_inputs: bool,
+    options: dict[str, Any],
+    retry: bool = False,
 ) -> int:
     """A chunk of a chunked, map or starmap job: its items, then their recording, in one task."""
     return services.job_chunk_run(
         job_id=job_id, job_type=job_type, chunk_index=chunk_index, start=start, stop=stop, has_inputs=has_inputs,
-        options=options,
-    )  # fmt: skip  # the chunk's coordinates, then its job's
+        options=options, retry=retry,
+    )  # fmt: skip  # the chunk's coordinates, then how to run it
 
 
 @shared_task(name="celerity.jobs.job_chunk_record", ignore_result=True)

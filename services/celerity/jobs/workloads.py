@@ -112,7 +112,7 @@ def job_canvases(job: Job, *, chunks: Sequence[int] | None = None) -> Iterator[S
         yield group(_chunk(job, b) for b in bounds[first : first + PUBLISH_BATCH]).on_error(on_failure(str(job.id)))
 
 
-def _item_args(job: Job, index: int) -> tuple[str, int, str, bool, dict[str, Any]]:
+def item_args(job: Job, index: int) -> tuple[str, int, str, bool, dict[str, Any]]:
     return (job.job_type, index, str(job.id), job.has_inputs, job_options(job))
 
 
@@ -125,13 +125,13 @@ def _chunk(job: Job, bounds: tuple[int, int, int]) -> Signature:
     work, _ = job_queues(job)
     if workload is Workload.GROUP:
         return group(
-            signature(ITEM_RUN, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i))
+            signature(ITEM_RUN, args=item_args(job, i), queue=work, task_id=task_id(job_id, "i", i))
             for i in range(start, stop)
         )
     if workload is Workload.CHAIN:
         # Each step gets the outcomes so far (Celery prepends the previous result); the first starts from [].
         steps = [
-            signature(CHAIN_STEP, args=(([],) if i == start else ()) + _item_args(job, i), queue=work,
+            signature(CHAIN_STEP, args=(([],) if i == start else ()) + item_args(job, i), queue=work,
                       task_id=task_id(job_id, "s", i))
             for i in range(start, stop)
         ]  # fmt: skip  # one signature per line reads better than ruff's five
@@ -144,7 +144,7 @@ def _chord(job: Job) -> Signature:
     job_id = str(job.id)
     work, bookkeeping = job_queues(job)
     header = [
-        signature(ITEM, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i)) for i in range(job.items)
+        signature(ITEM, args=item_args(job, i), queue=work, task_id=task_id(job_id, "i", i)) for i in range(job.items)
     ]
     # The errback goes on the body: Celery calls it when any header task fails, so the job fails instead of hanging.
     body = signature(CHORD_RECORD, args=(job_id,), queue=bookkeeping).on_error(on_failure(job_id))
@@ -152,15 +152,17 @@ def _chord(job: Job) -> Signature:
 
 
 def outstanding_task_ids(job: Job, open_chunks: list[int]) -> list[str]:
-    """The ids a cancel revokes: the first task of every open chunk's work, or its items for per-item workloads."""
+    """The ids a cancel revokes: the first task of every open chunk's work, or its items for per-item workloads (a
+    retry's per-item tasks are `i` tasks whatever the canvas, see `reruns`)."""
     workload, job_id = Workload(job.workload), str(job.id)
+    again = f"r{job.retries}" if job.retries else ""
     ids: list[str] = []
     for k in open_chunks:
         start, stop = k * job.chunk_size, min((k + 1) * job.chunk_size, job.items)
-        if workload in (Workload.GROUP, Workload.CHORD):
-            ids.extend(task_id(job_id, "i", i) for i in range(start, stop))
+        if workload in (Workload.GROUP, Workload.CHORD) or (again and workload is Workload.CHAIN):
+            ids.extend(task_id(job_id, f"{again}i", i) for i in range(start, stop))
         elif workload is Workload.CHAIN:
             ids.extend(task_id(job_id, "s", i) for i in range(start, stop))
         else:
-            ids.append(task_id(job_id, "c", k))
+            ids.append(task_id(job_id, f"{again}c", k))
     return ids

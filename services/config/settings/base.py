@@ -19,6 +19,9 @@ INSTALLED_APPS = [
     "ninja",
     "celerity.jobs",
     "celerity.demo",
+    # Apps of your own, each registering its job types in its AppConfig.ready() (docs/job-types.md); the web and
+    # every worker must list the same ones.
+    *env.list("CELERITY_EXTRA_APPS", default=[]),
 ]
 
 MIDDLEWARE = [

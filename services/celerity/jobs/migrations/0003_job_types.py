@@ -26,6 +26,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="job",
+            name="retries",
+            field=models.PositiveSmallIntegerField(default=0),
+        ),
+        migrations.AddField(
+            model_name="job",
             name="idempotency_key",
             field=models.CharField(blank=True, max_length=128, null=True, unique=True),
         ),

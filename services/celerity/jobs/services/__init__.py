@@ -3,6 +3,7 @@
 - `submitting`: validate and create a job, start it (chunk rows), publish its work.
 - `running`: run items of a job type (never writes).
 - `recording`: run chunks and items, record outcomes (one statement per chunk, idempotent), detect completion.
+- `rerunning`: retry a failed job's failed items.
 - `finishing`: finish, fail and cancel jobs, each through one guarded UPDATE.
 """
 
@@ -15,6 +16,7 @@ from celerity.jobs.services.recording import (
     job_item_record,
     job_item_run,
 )
+from celerity.jobs.services.rerunning import job_retry
 from celerity.jobs.services.running import item_input_run, item_run, items_run
 from celerity.jobs.services.submitting import JobRequest, job_create, job_publish, job_start
 
@@ -34,5 +36,6 @@ __all__ = [
     "job_item_record",
     "job_item_run",
     "job_publish",
+    "job_retry",
     "job_start",
 ]

@@ -44,12 +44,13 @@ def chain_step(
 
 def job_chunk_run(
     *, job_id: str, job_type: str, chunk_index: int, start: int, stop: int, has_inputs: bool,
-    options: Mapping[str, Any],
-) -> int:  # fmt: skip  # the chunk's coordinates on one line, its job's on the other
+    options: Mapping[str, Any], retry: bool = False,
+) -> int:  # fmt: skip  # the chunk's coordinates on one line, how to run it on the other
     """A whole chunk in one task: its items in order (what Celery's starmap task does), then their recording, so a
-    chunk costs one message instead of a work task chained to a recording task."""
+    chunk costs one message instead of a work task chained to a recording task. A retry's chunk runs only the items
+    without an outcome."""
     outcomes = items_run(
-        job_type=job_type, job_id=job_id, start=start, stop=stop, has_inputs=has_inputs, options=options
+        job_type=job_type, job_id=job_id, start=start, stop=stop, has_inputs=has_inputs, options=options, retry=retry
     )
     return job_chunk_record(job_id=job_id, chunk_index=chunk_index, outcomes=outcomes)
 

@@ -19,6 +19,7 @@ from celerity.jobs.registry import ItemContext, JobType, Json, job_type_get
 
 Outcome = tuple[Json, str | None]
 STOPPED: Outcome = (None, "the job stopped before this item ran")
+RECORDED: Outcome = (None, "recorded earlier")  # a retried chunk's item that has its outcome: not run, not written
 
 
 class ItemTimeLimitExceeded(Exception):
@@ -38,15 +39,18 @@ def item_run(*, job_type: str, job_id: str, index: int, item: Json, options: Map
 
 
 def items_run(
-    *, job_type: str, job_id: str, start: int, stop: int, has_inputs: bool, options: Mapping[str, Any]
-) -> list[Outcome]:
+    *, job_type: str, job_id: str, start: int, stop: int, has_inputs: bool, options: Mapping[str, Any],
+    retry: bool = False,
+) -> list[Outcome]:  # fmt: skip  # the items' coordinates, then how to run them
     """The outcomes of items start..stop-1 in order, their inputs read in one query (or generated: item i's input
-    is i)."""
+    is i). A retried chunk skips the items that have an outcome (`RECORDED`, which the recorder leaves alone)."""
     inputs = selectors.job_inputs_get(job_id=job_id, start=start, stop=stop) if has_inputs else range(start, stop)
+    skip = selectors.job_recorded_items(job_id=job_id, start=start, stop=stop) if retry else set()
     return [
-        item_run(job_type=job_type, job_id=job_id, index=index, item=item, options=options)
+        RECORDED if index in skip else item_run(job_type=job_type, job_id=job_id, index=index, item=item,
+                                                options=options)
         for index, item in zip(range(start, stop), inputs, strict=True)
-    ]
+    ]  # fmt: skip
 
 
 def item_input_run(*, job_type: str, job_id: str, index: int, has_inputs: bool, options: Mapping[str, Any]) -> Outcome:

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from celerity.db.retrying import atomic_with_retry
-from celerity.jobs import selectors, workloads
+from celerity.jobs import reruns, selectors, workloads
 from celerity.jobs.errors import JobInputError
 from celerity.jobs.models import Job, JobChunk, JobItemInput, JobStatus
 from celerity.jobs.registry import JobType, Json, UnknownJobTypeError, job_type_get, job_type_names
@@ -186,7 +186,12 @@ def job_publish(*, job_id: str, chunks: Sequence[int] | None = None) -> int:
     if job is None or (chunks is None and job.published_at is not None):
         return 0
     sent = 0
-    for canvas in workloads.job_canvases(job, chunks=chunks):
+    if job.retries:  # a retried job re-runs only the items without an outcome, with task ids of its own
+        every = chunks if chunks is not None else selectors.job_open_chunks(job_id=job_id)
+        canvases = reruns.retry_canvases(job, pending=selectors.job_pending_items(job_id=job_id, chunks=every))
+    else:
+        canvases = workloads.job_canvases(job, chunks=chunks)
+    for canvas in canvases:
         if sent and selectors.job_status_get(job_id=job_id) != JobStatus.RUNNING:
             break
         canvas.apply_async()
