@@ -100,7 +100,7 @@ class Celerity:
         verdict = check(spec, body, audit)
         timing = None
         if spec.workload == "chord":
-            timing = self.tap.chord("celerity.jobs.item_square", "celerity.jobs.job_chord_record", spec.items)
+            timing = self.tap.chord("celerity.jobs.item_run", "celerity.jobs.job_chord_record", spec.items)
         return Measurement(
             self.name, spec.workload, spec.items, spec.chunk_size, seconds, verdict.ok, verdict.reason,
             submit_seconds, started, timing.completion_seconds if timing else None, redis_figures,
