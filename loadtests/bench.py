@@ -54,7 +54,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "chunk_sizes": [10, 100, 1000],
         "chord_widths": [10, 100],
         "chord_repeats_above": {},
-        "job_sizes": [100, 10_000],
+        "job_sizes": [100, 100_000],
     },
 }
 
