@@ -27,7 +27,7 @@ from typing import Any
 import redis
 from rich.console import Console
 
-from loadtests.benchmarks import ceiling, machine, writeup
+from loadtests.benchmarks import ceiling, instrumentation, machine, writeup
 from loadtests.benchmarks.events import EventTap
 from loadtests.benchmarks.sides import Baseline, Celerity, Measurement
 from loadtests.client import JobsClient
@@ -237,6 +237,12 @@ def main(argv: list[str] | None = None) -> int:
         jobs = [JobSpec("chunked", n, 1000) for n in plan["job_sizes"]]
         results["job_size"] = curve(c, b, jobs, lambda _: plan["repeats"], console, run=_submit)
         loads.append(("job size", os.getloadavg()))
+    console.print(">> instrumentation: task signals with Celerity's handlers off and on")
+    try:
+        results["instrumentation"] = instrumentation.measure()
+    except Exception as exc:  # reported in the write-up; the rest of the bench stands
+        results["instrumentation"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    console.print(f"  {results['instrumentation']}")
     results["load_average"] = loads
     results["duration_seconds"] = time.time() - started
     results["correct"] = all(
