@@ -8,8 +8,16 @@ from typing import Any
 
 from loadtests.benchmarks import before
 
-TARGETS = {"chunked": 0.85, "chunk_size": 0.7, "chord_time": 1.05, "chord_callback": 3.0, "first_chunk": 5.0,
-           "submit_p99": 0.050, "cancel": 1.0, "instrumentation": 0.05}  # fmt: skip  # one line reads as one table
+TARGETS = {
+    "chunked": 0.85,
+    "chunk_size": 0.7,
+    "chord_time": 1.05,
+    "chord_callback": 3.0,
+    "first_chunk": 5.0,
+    "submit_p99": 0.050,
+    "cancel": 1.0,
+    "instrumentation": 0.05,
+}
 
 
 def _r(value: float | None, digits: int = 2) -> str:
@@ -46,8 +54,15 @@ def before_after(results: dict[str, Any]) -> str:
     )
     for size, then in before.CHUNK_SIZE_RATIOS.items():
         now = (_point(sizes, "chunk_size", size) or {}).get("throughput_ratio")
-        rows.append((f"chunk size {size:,}: items/s ratio", f"{then:.2f}", _r(now), f"≥ {TARGETS['chunk_size']}",
-                     _met(None if now is None else now >= TARGETS["chunk_size"])))  # fmt: skip
+        rows.append(
+            (
+                f"chunk size {size:,}: items/s ratio",
+                f"{then:.2f}",
+                _r(now),
+                f"≥ {TARGETS['chunk_size']}",
+                _met(None if now is None else now >= TARGETS["chunk_size"]),
+            )
+        )
     chord = ov.get("chord", {}).get("time_ratio")
     rows.append(
         (
@@ -61,9 +76,15 @@ def before_after(results: dict[str, Any]) -> str:
     for width, (cel, bare) in before.CHORD_CALLBACK_MS.items():
         now = _callback_ratio(_point(widths, "items", width))
         target = width == 10_000
-        rows.append((f"chord of {width:,}: last header → callback, ratio", f"{cel / bare:.1f}", _r(now, 1),
-                     f"≤ {TARGETS['chord_callback']:.0f}" if target else "",
-                     _met(None if now is None or not target else now <= TARGETS["chord_callback"])))  # fmt: skip
+        rows.append(
+            (
+                f"chord of {width:,}: last header → callback, ratio",
+                f"{cel / bare:.1f}",
+                _r(now, 1),
+                f"≤ {TARGETS['chord_callback']:.0f}" if target else "",
+                _met(None if now is None or not target else now <= TARGETS["chord_callback"]),
+            )
+        )
     biggest = max(jobs, key=lambda p: p["spec"]["items"]) if jobs else None
     if biggest is not None:
         n = biggest["spec"]["items"]
@@ -71,13 +92,25 @@ def before_after(results: dict[str, Any]) -> str:
         p99 = biggest.get("probe_submit_p99", {}).get("celerity")
         cancel = biggest.get("cancel_seconds", {}).get("celerity")
         then = before.JOB_START_SECONDS.get(n)
-        rows.append((f"{n:,}-item job: submit → first chunk runs (s)", f"> {then:.1f}" if then else "n/a",
-                     _r(first), f"≤ {TARGETS['first_chunk']:.0f}",
-                     _met(None if first is None else first <= TARGETS["first_chunk"])))  # fmt: skip
+        rows.append(
+            (
+                f"{n:,}-item job: submit → first chunk runs (s)",
+                f"> {then:.1f}" if then else "n/a",
+                _r(first),
+                f"≤ {TARGETS['first_chunk']:.0f}",
+                _met(None if first is None else first <= TARGETS["first_chunk"]),
+            )
+        )
         p99_ms = None if p99 is None else p99 * 1000
-        rows.append((f"{n:,}-item job: POST p99 while it starts (ms)", "n/a", _r(p99_ms, 0),
-                     f"≤ {TARGETS['submit_p99'] * 1000:.0f}",
-                     _met(None if p99 is None else p99 <= TARGETS["submit_p99"])))  # fmt: skip
+        rows.append(
+            (
+                f"{n:,}-item job: POST p99 while it starts (ms)",
+                "n/a",
+                _r(p99_ms, 0),
+                f"≤ {TARGETS['submit_p99'] * 1000:.0f}",
+                _met(None if p99 is None else p99 <= TARGETS["submit_p99"]),
+            )
+        )
         rows.append(
             (
                 f"{n:,}-item job: cancel during start (s)",
@@ -88,9 +121,15 @@ def before_after(results: dict[str, Any]) -> str:
             )
         )
     cost = instrumentation_share(results)
-    rows.append(("instrumentation per chunk task", "n/a", "n/a" if cost is None else f"{cost:.1%}",
-                 f"≤ {TARGETS['instrumentation']:.0%}",
-                 _met(None if cost is None else cost <= TARGETS["instrumentation"])))  # fmt: skip
+    rows.append(
+        (
+            "instrumentation per chunk task",
+            "n/a",
+            "n/a" if cost is None else f"{cost:.1%}",
+            f"≤ {TARGETS['instrumentation']:.0%}",
+            _met(None if cost is None else cost <= TARGETS["instrumentation"]),
+        )
+    )
     table = "\n".join(f"| {' | '.join(row)} |" for row in rows)
     return f"""| measure | before ({before.DATE}) | now | target | met |
 |---|---:|---:|---:|---|
@@ -118,9 +157,11 @@ def where_time_goes(results: dict[str, Any]) -> str:
 
             count, run_mean, wait_mean = med("run_time_count"), med("run_time_mean"), med("queue_wait_mean")
             busy = None if count is None or run_mean is None else count * run_mean
-            lines.append(f"| {workload} | `{name.rsplit('.', 1)[-1]}` | {_r(count, 0)} "
-                         f"| {_r(None if run_mean is None else run_mean * 1000, 2)} "
-                         f"| {_r(busy, 2)} | {_r(None if wait_mean is None else wait_mean * 1000, 1)} |")  # fmt: skip
+            lines.append(
+                f"| {workload} | `{name.rsplit('.', 1)[-1]}` | {_r(count, 0)} "
+                f"| {_r(None if run_mean is None else run_mean * 1000, 2)} "
+                f"| {_r(busy, 2)} | {_r(None if wait_mean is None else wait_mean * 1000, 1)} |"
+            )
     return """| job | task | tasks per job | mean run time (ms) | process-seconds per job | mean queue wait (ms) |
 |---|---|---:|---:|---:|---:|
 """ + "\n".join(lines)
@@ -166,8 +207,9 @@ def failures(results: dict[str, Any]) -> str:
                     if not run["correct"]:
                         spec = point["spec"]
                         chunks = f" in chunks of {spec['chunk_size']}" if spec.get("chunk_size") else ""
-                        found.append(f"- {section}, {spec['workload']} of {spec['items']:,}{chunks}, {system}: "
-                                     f"{run['detail']}")  # fmt: skip
+                        found.append(
+                            f"- {section}, {spec['workload']} of {spec['items']:,}{chunks}, {system}: {run['detail']}"
+                        )
     for name in ("instrumentation",):
         if "error" in (results.get(name) or {}):
             found.append(f"- {name}: {results[name]['error']}")

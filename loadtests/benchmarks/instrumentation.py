@@ -51,8 +51,9 @@ def _measure() -> dict[str, float]:
     """In the child: seconds per task lifecycle with the handlers off, then on; seconds per heartbeat document."""
     from celery import signals
 
-    request = SimpleNamespace(id="bench", delivery_info={"routing_key": "bulk"}, headers={}, eta=None,
-                              celerity_published_at=time.time())  # fmt: skip
+    request = SimpleNamespace(
+        id="bench", delivery_info={"routing_key": "bulk"}, headers={}, eta=None, celerity_published_at=time.time()
+    )
     task = _Task("celerity.jobs.job_chunk_run", request)
     off = min(_per_lifecycle(signals, task) for _ in range(3))
     from celerity.observability import heartbeat, tasksignals  # connects the handlers
@@ -61,10 +62,18 @@ def _measure() -> dict[str, float]:
     on = min(_per_lifecycle(signals, task) for _ in range(3))
     started = time.perf_counter()
     for _ in range(HEARTBEATS):
-        json.dumps(heartbeat.heartbeat_document(
-            nodename="bench@host", pool="bulk", queues=["bulk"], concurrency=2, active_queues=["bulk"],
-            reserved_queues=[], state="running", interval=5.0,
-        ))  # fmt: skip
+        json.dumps(
+            heartbeat.heartbeat_document(
+                nodename="bench@host",
+                pool="bulk",
+                queues=["bulk"],
+                concurrency=2,
+                active_queues=["bulk"],
+                reserved_queues=[],
+                state="running",
+                interval=5.0,
+            )
+        )
     beat = (time.perf_counter() - started) / HEARTBEATS
     return {"signals_off_seconds": off, "signals_on_seconds": on, "heartbeat_seconds": beat}
 
@@ -73,8 +82,15 @@ def measure(timeout: float = 300.0) -> dict[str, float]:
     """Run the measurement in a child process with its own metrics directory; the handlers' cost per task."""
     with tempfile.TemporaryDirectory(prefix="celerity-instrumentation-") as metrics_dir:
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir, "PYTHONPATH": f"{REPO / 'services'}:{REPO}"}
-        done = subprocess.run([sys.executable, "-m", "loadtests.benchmarks.instrumentation"], env=env, cwd=REPO,
-                              capture_output=True, text=True, timeout=timeout, check=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "loadtests.benchmarks.instrumentation"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
     figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     figures["signals_cost_seconds"] = max(figures["signals_on_seconds"] - figures["signals_off_seconds"], 0.0)
     return figures

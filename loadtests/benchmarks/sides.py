@@ -93,10 +93,16 @@ class Celerity:
         self.tap.reset()
         accepted, submit_seconds = self.client.submit(spec.payload())
         body = self._until_finished(str(accepted["id"]), timeout)
-        seconds = (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
-            "finished_at") else float("inf")  # fmt: skip
-        started = (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
-            "started_at") else None  # fmt: skip
+        seconds = (
+            (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds()
+            if body.get("finished_at")
+            else float("inf")
+        )
+        started = (
+            (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds()
+            if body.get("started_at")
+            else None
+        )
         redis_figures = RedisLoad.read(self.broker).since(load, seconds)
         audit = audit_items(self.database_url, [str(accepted["id"])]).get(str(accepted["id"]))
         verdict = check(spec, body, audit)
@@ -104,11 +110,20 @@ class Celerity:
         if spec.workload == "chord":
             timing = self.tap.chord("celerity.jobs.item_square", "celerity.jobs.job_chord_record", spec.items)
         return Measurement(
-            self.name, spec.workload, spec.items, spec.chunk_size, seconds, verdict.ok, verdict.reason,
-            submit_seconds, started, timing.completion_seconds if timing else None, redis_figures,
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            seconds,
+            verdict.ok,
+            verdict.reason,
+            submit_seconds,
+            started,
+            timing.completion_seconds if timing else None,
+            redis_figures,
             figures.by_task(before, self.sources.counters()),
             header_runtime=timing.header_runtime_mean if timing else None,
-        )  # fmt: skip
+        )
 
     def submit_only(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
         """POST, then until the job's first chunk runs and `job_start` has finished, keep POSTing one-item jobs (is
@@ -134,13 +149,28 @@ class Celerity:
             self._cancel_while_starting(spec) if spec.items >= CANCEL_PROBE_ITEMS else (None, True)
         )
         ok = setup is not None and first is not None and cancelled
-        why = "ok" if ok else f"job_start finished: {setup is not None}, first chunk ran: {first is not None}, " \
-              f"cancel during start ended cancelled: {cancelled}"  # fmt: skip
-        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, ok, why,
-                           submit_seconds=submit_seconds, start_seconds=started, setup_seconds=setup,
-                           first_chunk_seconds=None if first is None else first - created,
-                           probe_submit_p99=_p99(probes), probe_submits=len(probes),
-                           cancel_seconds=cancel_seconds)  # fmt: skip
+        why = (
+            "ok"
+            if ok
+            else f"job_start finished: {setup is not None}, first chunk ran: {first is not None}, "
+            f"cancel during start ended cancelled: {cancelled}"
+        )
+        return Measurement(
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            0.0,
+            ok,
+            why,
+            submit_seconds=submit_seconds,
+            start_seconds=started,
+            setup_seconds=setup,
+            first_chunk_seconds=None if first is None else first - created,
+            probe_submit_p99=_p99(probes),
+            probe_submits=len(probes),
+            cancel_seconds=cancel_seconds,
+        )
 
     def _cancel_while_starting(self, spec: JobSpec, timeout: float = 60.0) -> tuple[float | None, bool]:
         wait_idle(self.broker)
@@ -162,8 +192,11 @@ class Celerity:
     def recover(self) -> None:
         """After a run that did not finish: cancel whatever still runs, so that the next run starts idle."""
         with contextlib.suppress(Exception):  # best effort: the next run's wait_idle says if it did not work
-            for job in self.client.session.get(f"{self.client.base_url}/api/jobs?status=running&limit=100",
-                                               timeout=30).json().get("items", []):  # fmt: skip
+            for job in (
+                self.client.session.get(f"{self.client.base_url}/api/jobs?status=running&limit=100", timeout=30)
+                .json()
+                .get("items", [])
+            ):
                 self.client.cancel(str(job["id"]))
 
     def _until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
@@ -216,11 +249,19 @@ class Baseline:
         if spec.workload == "chord":
             timing = self.tap.chord(self.module.ITEM, self.module.CHORD_TOTAL, spec.items)
         return Measurement(
-            self.name, spec.workload, spec.items, spec.chunk_size, seconds, ok,
-            "ok" if ok else f"count {count}, sum {total} (job {job_id})", published, None,
-            timing.completion_seconds if timing else None, RedisLoad.read(self.broker).since(load, seconds),
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            seconds,
+            ok,
+            "ok" if ok else f"count {count}, sum {total} (job {job_id})",
+            published,
+            None,
+            timing.completion_seconds if timing else None,
+            RedisLoad.read(self.broker).since(load, seconds),
             header_runtime=timing.header_runtime_mean if timing else None,
-        )  # fmt: skip
+        )
 
     def recover(self) -> None:
         """After a run that did not finish: drop its queued messages and results (its own DB), so that the next run
@@ -237,10 +278,14 @@ class Baseline:
         size = spec.chunk_size or 100
         starts = range(0, spec.items, size)
         parts = [
-            chain(xstarmap(m.item_square.s(), [(i, job_id, 0, 0.0) for i in range(a, min(a + size, spec.items))])
-                  .set(queue=queue), m.chunk_total.s(job_id, k).set(queue=queue))
+            chain(
+                xstarmap(m.item_square.s(), [(i, job_id, 0, 0.0) for i in range(a, min(a + size, spec.items))]).set(
+                    queue=queue
+                ),
+                m.chunk_total.s(job_id, k).set(queue=queue),
+            )
             for k, a in enumerate(starts)
-        ]  # fmt: skip
+        ]
         return group(parts), job_id
 
     def publish_only(self, spec: JobSpec) -> Measurement:
@@ -249,5 +294,12 @@ class Baseline:
         started = time.perf_counter()
         canvas, _ = self.canvas(spec)
         canvas.apply_async()
-        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, True,
-                           submit_seconds=time.perf_counter() - started)  # fmt: skip
+        return Measurement(
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            0.0,
+            True,
+            submit_seconds=time.perf_counter() - started,
+        )

@@ -38,8 +38,10 @@ def slopes(xs: list[float], ys: list[float | None]) -> list[tuple[float, float, 
 
 
 def _slope_text(xs: list[float], ys: list[float | None]) -> str:
-    parts = [f"{x0:,.0f}→{x1:,.0f}: {s:.2f}{' **(faster than linear)**' if s > SUPERLINEAR else ''}"
-             for x0, x1, s in slopes(xs, ys)]  # fmt: skip
+    parts = [
+        f"{x0:,.0f}→{x1:,.0f}: {s:.2f}{' **(faster than linear)**' if s > SUPERLINEAR else ''}"
+        for x0, x1, s in slopes(xs, ys)
+    ]
     return ", ".join(parts) or "n/a"
 
 
@@ -56,8 +58,13 @@ def _plots(results: dict[str, Any], directory: Path) -> dict[str, str]:
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
     names = list(ov)
     for i, system in enumerate(("celerity", "celery")):
-        left.bar([j + i * 0.4 for j in range(len(names))], [ov[n]["items_per_second"][system] or 0 for n in names],
-                 0.4, label=system, color=colors[system])  # fmt: skip
+        left.bar(
+            [j + i * 0.4 for j in range(len(names))],
+            [ov[n]["items_per_second"][system] or 0 for n in names],
+            0.4,
+            label=system,
+            color=colors[system],
+        )
     left.set_xticks([j + 0.2 for j in range(len(names))], [f"{n}\n{ov[n]['spec']['items']:,} items" for n in names])
     left.set(ylabel="items/s (median)", title="same work, same workers")
     left.legend(fontsize=8)
@@ -77,8 +84,12 @@ def _plots(results: dict[str, Any], directory: Path) -> dict[str, str]:
     for system in ("celerity", "celery"):
         ax.plot(*xy("chunk_size", "items_per_second", system), marker="o", label=system, color=colors[system])
     per_job = results["chunk_size"][0]["spec"]["items"]
-    ax.set(xscale="log", xlabel="chunk size (items per task)", ylabel="items/s (median)",
-           title=f"chunk size against throughput ({per_job:,} items per job)")  # fmt: skip
+    ax.set(
+        xscale="log",
+        xlabel="chunk size (items per task)",
+        ylabel="items/s (median)",
+        title=f"chunk size against throughput ({per_job:,} items per job)",
+    )
     ax.legend(fontsize=8)
     out["chunk_size"] = _save(fig, directory, "chunk_size.png")
 
@@ -100,8 +111,13 @@ def _plots(results: dict[str, Any], directory: Path) -> dict[str, str]:
     )
     xs, ys = xy("job_size", "submit_seconds", "celery")
     ax.plot(xs, ys, marker="o", label="bare Celery: build + apply_async", color=colors["celery"])
-    ax.set(xscale="log", yscale="log", xlabel="job size (items, chunks of 1000)", ylabel="seconds",
-           title="job size against submit latency")  # fmt: skip
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="job size (items, chunks of 1000)",
+        ylabel="seconds",
+        title="job size against submit latency",
+    )
     ax.legend(fontsize=8)
     out["job_size"] = _save(fig, directory, "job_size.png")
     return out

@@ -47,8 +47,11 @@ def job_chunk_size(*, request: JobRequest) -> int:
     per_task = request.item_cost_ms * (min(chunk_size, request.items) if limits.sequential_chunks else 1)
     if per_task > budget_ms:
         field = "chunk_size" if limits.sequential_chunks and request.chunk_size else "item_cost_ms"
-        raise JobInputError(field, f"one task would run {per_task} ms, over the {budget_ms} ms budget (half the "
-                                   "task soft time limit): use smaller chunks or cheaper items")  # fmt: skip
+        raise JobInputError(
+            field,
+            f"one task would run {per_task} ms, over the {budget_ms} ms budget (half the "
+            "task soft time limit): use smaller chunks or cheaper items",
+        )
     return chunk_size
 
 
@@ -71,9 +74,11 @@ def job_create(*, request: JobRequest) -> Job:
 
 def _send_start(job_id: str) -> None:
     current_app.send_task(
-        workloads.JOB_START, args=(job_id,), queue=workloads.BOOKKEEPING_QUEUE,
+        workloads.JOB_START,
+        args=(job_id,),
+        queue=workloads.BOOKKEEPING_QUEUE,
         link_error=workloads.on_failure(job_id),
-    )  # fmt: skip
+    )
 
 
 def job_start(*, job_id: str) -> None:
