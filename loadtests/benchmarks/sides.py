@@ -26,6 +26,8 @@ from loadtests.promstats import Sources
 from loadtests.scenarios import JobSpec, expected_sum
 
 QUEUE = {"chunked": "bulk", "chord": "default"}
+JOB_START = "celerity.jobs.job_start"
+CANCEL_PROBE_ITEMS = 100_000  # jobs this big are cancelled once more while they start
 PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")  # kombu's priority sub-queues (conventions.md)
 
 
@@ -91,10 +93,16 @@ class Celerity:
         self.tap.reset()
         accepted, submit_seconds = self.client.submit(spec.payload())
         body = self._until_finished(str(accepted["id"]), timeout)
-        seconds = (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
-            "finished_at") else float("inf")  # fmt: skip
-        started = (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
-            "started_at") else None  # fmt: skip
+        seconds = (
+            (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds()
+            if body.get("finished_at")
+            else float("inf")
+        )
+        started = (
+            (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds()
+            if body.get("started_at")
+            else None
+        )
         redis_figures = RedisLoad.read(self.broker).since(load, seconds)
         audit = audit_items(self.database_url, [str(accepted["id"])]).get(str(accepted["id"]))
         verdict = check(spec, body, audit)
@@ -102,46 +110,80 @@ class Celerity:
         if spec.workload == "chord":
             timing = self.tap.chord("celerity.jobs.item_run", "celerity.jobs.job_chord_record", spec.items)
         return Measurement(
-            self.name, spec.workload, spec.items, spec.chunk_size, seconds, verdict.ok, verdict.reason,
-            submit_seconds, started, timing.completion_seconds if timing else None, redis_figures,
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            seconds,
+            verdict.ok,
+            verdict.reason,
+            submit_seconds,
+            started,
+            timing.completion_seconds if timing else None,
+            redis_figures,
             figures.by_task(before, self.sources.counters()),
             header_runtime=timing.header_runtime_mean if timing else None,
-        )  # fmt: skip
+        )
 
     def submit_only(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
         """POST, then until the job's first chunk runs and `job_start` has finished, keep POSTing one-item jobs (is
-        the API responsive while a big job starts?); then cancel it. Last, a second job of the same size is cancelled
-        at once, while it starts: how long the cancel takes, and that it ends `cancelled`."""
+        the API responsive while a big job starts?); then cancel it. For big jobs, a second job of the same size is
+        cancelled while its `job_start` runs: how long the cancel takes, and that the job ends `cancelled`."""
         wait_idle(self.broker)
-        before = self.sources.counters()
         self.tap.reset()
         accepted, submit_seconds = self.client.submit(spec.payload())
         job_id = str(accepted["id"])
         deadline, probes = time.monotonic() + timeout, []
-        setup = first = None
+        start_task = setup = first = None
         while (setup is None or first is None) and time.monotonic() < deadline:
             probes.append(self.client.submit({"workload": "map", "items": 1})[1])
             time.sleep(0.05)
-            setup = setup or self._job_start_seconds(before)
+            start_task = start_task or self.tap.sent_with(JOB_START, job_id)
+            setup = self.tap.runtime(start_task) if start_task else None
             first = first or self.tap.started_at(f"{job_id}-c0")
         body = self.client.get(job_id)
         self.client.cancel(job_id)
         created = _parse(body["created_at"]).timestamp()
         started = (_parse(body["started_at"]).timestamp() - created) if body.get("started_at") else None
-        cancel_seconds, cancelled = self._cancel_while_starting(spec)
+        cancel_seconds, cancelled = (
+            self._cancel_while_starting(spec) if spec.items >= CANCEL_PROBE_ITEMS else (None, True)
+        )
         ok = setup is not None and first is not None and cancelled
-        why = "ok" if ok else f"job_start finished: {setup is not None}, first chunk ran: {first is not None}, " \
-              f"cancel during start ended cancelled: {cancelled}"  # fmt: skip
-        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, ok, why,
-                           submit_seconds=submit_seconds, start_seconds=started, setup_seconds=setup,
-                           first_chunk_seconds=None if first is None else first - created,
-                           probe_submit_p99=_p99(probes), probe_submits=len(probes),
-                           cancel_seconds=cancel_seconds)  # fmt: skip
+        why = (
+            "ok"
+            if ok
+            else f"job_start finished: {setup is not None}, first chunk ran: {first is not None}, "
+            f"cancel during start ended cancelled: {cancelled}"
+        )
+        return Measurement(
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            0.0,
+            ok,
+            why,
+            submit_seconds=submit_seconds,
+            start_seconds=started,
+            setup_seconds=setup,
+            first_chunk_seconds=None if first is None else first - created,
+            probe_submit_p99=_p99(probes),
+            probe_submits=len(probes),
+            cancel_seconds=cancel_seconds,
+        )
 
-    def _cancel_while_starting(self, spec: JobSpec) -> tuple[float, bool]:
+    def _cancel_while_starting(self, spec: JobSpec, timeout: float = 60.0) -> tuple[float | None, bool]:
         wait_idle(self.broker)
+        self.tap.reset()
         job_id = str(self.client.submit(spec.payload())[0]["id"])
-        time.sleep(0.2)  # job_start is picked up at once by an idle bookkeeping worker
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            start_task = self.tap.sent_with(JOB_START, job_id)
+            if start_task and self.tap.started_at(start_task):
+                break
+            time.sleep(0.01)
+        if self.tap.runtime(start_task or "") is not None:
+            return None, False  # job_start had already finished: this was no cancel during start
         started = time.perf_counter()
         self.client.cancel(job_id)
         seconds = time.perf_counter() - started
@@ -150,13 +192,12 @@ class Celerity:
     def recover(self) -> None:
         """After a run that did not finish: cancel whatever still runs, so that the next run starts idle."""
         with contextlib.suppress(Exception):  # best effort: the next run's wait_idle says if it did not work
-            for job in self.client.session.get(f"{self.client.base_url}/api/jobs?status=running&limit=100",
-                                               timeout=30).json().get("items", []):  # fmt: skip
+            for job in (
+                self.client.session.get(f"{self.client.base_url}/api/jobs?status=running&limit=100", timeout=30)
+                .json()
+                .get("items", [])
+            ):
                 self.client.cancel(str(job["id"]))
-
-    def _job_start_seconds(self, before: dict[str, Any]) -> float | None:
-        row = figures.by_task(before, self.sources.counters()).get("celerity.jobs.job_start", {})
-        return row.get("run_time_mean") if row.get("run_time_count") == 1 else None
 
     def _until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -193,7 +234,8 @@ class Baseline:
         # follow_parents=False: otherwise, for a chord, every poll re-reads every header task's result from Redis to
         # re-raise a header error (celery.result.AsyncResult._maybe_reraise_parent_error): 10,000 GETs every half
         # second kept this process at 100% CPU and starved the workers until the chord of 10,000 timed out.
-        values = result.get(timeout=timeout, disable_sync_subtasks=False, follow_parents=False)
+        parents = {"follow_parents": False} if spec.workload == "chord" else {}  # a GroupResult has no parents
+        values = result.get(timeout=timeout, disable_sync_subtasks=False, **parents)
         # The end is when the last callback succeeded (its worker's event), as Celerity's finished_at is written by
         # its last recording task: the client's .get() adds its own result-polling delay, which is not Celery's.
         chunked = spec.workload == "chunked"
@@ -207,11 +249,19 @@ class Baseline:
         if spec.workload == "chord":
             timing = self.tap.chord(self.module.ITEM, self.module.CHORD_TOTAL, spec.items)
         return Measurement(
-            self.name, spec.workload, spec.items, spec.chunk_size, seconds, ok,
-            "ok" if ok else f"count {count}, sum {total} (job {job_id})", published, None,
-            timing.completion_seconds if timing else None, RedisLoad.read(self.broker).since(load, seconds),
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            seconds,
+            ok,
+            "ok" if ok else f"count {count}, sum {total} (job {job_id})",
+            published,
+            None,
+            timing.completion_seconds if timing else None,
+            RedisLoad.read(self.broker).since(load, seconds),
             header_runtime=timing.header_runtime_mean if timing else None,
-        )  # fmt: skip
+        )
 
     def recover(self) -> None:
         """After a run that did not finish: drop its queued messages and results (its own DB), so that the next run
@@ -228,10 +278,14 @@ class Baseline:
         size = spec.chunk_size or 100
         starts = range(0, spec.items, size)
         parts = [
-            chain(xstarmap(m.item_square.s(), [(i, job_id, 0, 0.0) for i in range(a, min(a + size, spec.items))])
-                  .set(queue=queue), m.chunk_total.s(job_id, k).set(queue=queue))
+            chain(
+                xstarmap(m.item_square.s(), [(i, job_id, 0, 0.0) for i in range(a, min(a + size, spec.items))]).set(
+                    queue=queue
+                ),
+                m.chunk_total.s(job_id, k).set(queue=queue),
+            )
             for k, a in enumerate(starts)
-        ]  # fmt: skip
+        ]
         return group(parts), job_id
 
     def publish_only(self, spec: JobSpec) -> Measurement:
@@ -240,5 +294,12 @@ class Baseline:
         started = time.perf_counter()
         canvas, _ = self.canvas(spec)
         canvas.apply_async()
-        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, True,
-                           submit_seconds=time.perf_counter() - started)  # fmt: skip
+        return Measurement(
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            0.0,
+            True,
+            submit_seconds=time.perf_counter() - started,
+        )

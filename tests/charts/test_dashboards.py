@@ -165,16 +165,25 @@ def test_covers_the_celery_exporter_mixin_panel(mixin: tuple[str, str], ours: tu
 
 
 def test_the_tasks_dashboard_repeats_a_row_per_task_and_filters_every_query_by_it() -> None:
+    """Every query filters by task, except the job-type panels, which filter by job type (a chunk task runs many
+    items of one type)."""
     tasks = _by_uid("celerity-tasks")
     variables = {v["name"]: v for v in tasks["templating"]["list"]}
-    assert variables["task"]["multi"] is True
-    assert variables["task"]["includeAll"] is True
-    assert 'pool=~"$pool"' in variables["task"]["query"]["query"]
+    for name in ("task", "job_type"):
+        assert variables[name]["multi"] is True
+        assert variables[name]["includeAll"] is True
+        assert 'pool=~"$pool"' in variables[name]["query"]["query"]
     (repeated,) = [p for p in tasks["panels"] if p["type"] == "row" and p.get("repeat")]
     assert repeated["repeat"] == "task"
+    by_job_type = 0
     for panel in _panels(tasks):
         for target in panel["targets"]:
-            assert 'task=~"$task"' in target["expr"] or 'name=~"$task"' in target["expr"], panel["title"]
+            if "celerity_job_type_" in target["expr"]:
+                assert 'job_type=~"$job_type"' in target["expr"], panel["title"]
+                by_job_type += 1
+            else:
+                assert 'task=~"$task"' in target["expr"] or 'name=~"$task"' in target["expr"], panel["title"]
+    assert by_job_type == 3
 
 
 def test_task_stats_tables_merge_one_column_per_outcome() -> None:

@@ -121,6 +121,7 @@ async def test_every_referenced_metric_and_label_value_is_in_the_live_scrape(
     async with running_operator(seconds=120):
         work = asyncio.gather(
             asyncio.to_thread(workload.jobs_that_succeed, info),
+            asyncio.to_thread(workload.job_with_failed_items, info),
             asyncio.to_thread(workload.http_errors, info),
             asyncio.to_thread(workload.job_cancelled, info),
             asyncio.to_thread(workload.job_whose_worker_is_lost, info, app),

@@ -131,10 +131,14 @@ def _chunk(job: Job, bounds: tuple[int, int, int]) -> Signature:
     if workload is Workload.CHAIN:
         # Each step gets the outcomes so far (Celery prepends the previous result); the first starts from [].
         steps = [
-            signature(CHAIN_STEP, args=(([],) if i == start else ()) + item_args(job, i), queue=work,
-                      task_id=task_id(job_id, "s", i))
+            signature(
+                CHAIN_STEP,
+                args=(([],) if i == start else ()) + item_args(job, i),
+                queue=work,
+                task_id=task_id(job_id, "s", i),
+            )
             for i in range(start, stop)
-        ]  # fmt: skip  # one signature per line reads better than ruff's five
+        ]
         return chain(*steps, _record(job, k))
     args = (job_id, job.job_type, k, start, stop, job.has_inputs, job_options(job))
     return signature(CHUNK_RUN, args=args, queue=work, task_id=task_id(job_id, "c", k))

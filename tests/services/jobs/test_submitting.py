@@ -96,7 +96,7 @@ def test_publishing_stops_when_the_job_is_cancelled_midway(monkeypatch: pytest.M
         def __init__(self, job: Job, number: int) -> None:
             self.job, self.number = job, number
 
-        def apply_async(self) -> None:
+        def apply_async(self, **_: Any) -> None:
             published.append(self.number)
             if self.number == 1:
                 Job.objects.filter(id=self.job.id).update(status=JobStatus.CANCELLED)

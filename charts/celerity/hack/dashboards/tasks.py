@@ -7,6 +7,7 @@ from .queries import (
     CELERY_TASK_EVENTS,
     POOL_FILTER,
     RATE_INTERVAL,
+    quantile,
     quantile_targets,
     target,
     task_event_targets,
@@ -16,6 +17,7 @@ from .queries import (
 from .variables import query_variable
 
 TASK_FILTER = f'{POOL_FILTER}, task=~"$task"'
+JOB_TYPE_FILTER = f'{POOL_FILTER}, job_type=~"$job_type"'
 EXPORTER_TASK_FILTER = f'{POOL_FILTER}, name=~"$task"'  # celery-exporter's names call the task label `name`
 
 
@@ -27,7 +29,13 @@ def tasks() -> Dashboard:
         "Every task on its own: outcomes, exceptions, success rate, run time and queue wait.",
         "celerity_tasks_total",
         extra_variables=[
-            query_variable("task", "Task", f"label_values(celerity_tasks_total{{{POOL_FILTER}}}, task)", multi=True)
+            query_variable("task", "Task", f"label_values(celerity_tasks_total{{{POOL_FILTER}}}, task)", multi=True),
+            query_variable(
+                "job_type",
+                "Job type",
+                f"label_values(celerity_job_type_items_total{{{POOL_FILTER}}}, job_type)",
+                multi=True,
+            ),
         ],
     )
     d.row("Summary")
@@ -45,6 +53,7 @@ def tasks() -> Dashboard:
         [target(f"sum by (task) (rate(celerity_tasks_total{{{TASK_FILTER}}}[{RATE_INTERVAL}]))", "{{task}}")],
         unit="ops",
     )
+    _job_types(d)
     d.row("$task", repeat="task")
     d.panel(
         "table",
@@ -116,3 +125,42 @@ def tasks() -> Dashboard:
         unit="ops",
     )
     return d
+
+
+def _job_types(d: Dashboard) -> None:
+    """Items of the selected job types, whatever task runs them (a chunk task runs many items)."""
+    d.row("Job types")
+    d.panel(
+        "timeseries",
+        "Items by job type and outcome",
+        "Items recorded per second, succeeded or failed, of the selected job types.",
+        [
+            target(
+                f"sum by (job_type, outcome) "
+                f"(rate(celerity_job_type_items_total{{{JOB_TYPE_FILTER}}}[{RATE_INTERVAL}]))",
+                "{{job_type}} {{outcome}}",
+            )
+        ],
+        unit="ops",
+    )
+    d.panel(
+        "timeseries",
+        "Item failure ratio by job type",
+        "Failed / recorded items of each selected job type.",
+        [
+            target(
+                f'sum by (job_type) (rate(celerity_job_type_items_total{{{JOB_TYPE_FILTER}, outcome="failed"}}'
+                f"[{RATE_INTERVAL}])) / sum by (job_type) (rate(celerity_job_type_items_total{{{JOB_TYPE_FILTER}}}"
+                f"[{RATE_INTERVAL}]))",
+                "{{job_type}}",
+            )
+        ],
+        unit="percentunit",
+    )
+    d.panel(
+        "timeseries",
+        "Item run time by job type (p95)",
+        "One item's function, start to finish (the time limit included).",
+        [target(quantile(0.95, "celerity_job_type_item_seconds", JOB_TYPE_FILTER, by="job_type"), "{{job_type}}")],
+        unit="s",
+    )

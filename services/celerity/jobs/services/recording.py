@@ -29,7 +29,12 @@ from celerity.jobs.registry import Json
 from celerity.jobs.services import statements
 from celerity.jobs.services.finishing import job_finish
 from celerity.jobs.services.running import Outcome, item_input_run, items_run
-from celerity.observability.metrics import ITEMS_PROCESSED_TOTAL, LOCK_ACQUIRED_TOTAL, LOCK_WAIT_SECONDS
+from celerity.observability.metrics import (
+    ITEMS_PROCESSED_TOTAL,
+    JOB_TYPE_ITEMS_TOTAL,
+    LOCK_ACQUIRED_TOTAL,
+    LOCK_WAIT_SECONDS,
+)
 
 ITEM_LOCK = "jobs_item"  # the `lock` label of the lock-wait and retry metrics
 
@@ -57,16 +62,16 @@ def job_chunk_run(
 
 def job_chunk_record(*, job_id: str, chunk_index: int, outcomes: Sequence[Outcome]) -> int:
     """Write one chunk's outcomes; returns how many items were newly recorded (0 for a redelivered chunk)."""
-    recorded, job_type, workload = _items_write(job_id, chunk_index, outcomes)
-    _count(job_type, workload, recorded)
+    recorded, failed, job_type, workload = _items_write(job_id, chunk_index, outcomes)
+    _count(job_type, workload, recorded, failed)
     _finish_if_complete(job_id)
     return recorded
 
 
 def job_chord_record(*, job_id: str, outcomes: Sequence[Outcome]) -> int:
     """The chord's body: the whole header's outcomes in one statement (items and every chunk row)."""
-    recorded, job_type, workload = _items_write(job_id, None, outcomes)
-    _count(job_type, workload, recorded)
+    recorded, failed, job_type, workload = _items_write(job_id, None, outcomes)
+    _count(job_type, workload, recorded, failed)
     _finish_if_complete(job_id)
     return recorded
 
@@ -98,8 +103,8 @@ def job_item_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
         row = cursor.fetchone()
         if row is None:
             return False  # the job stopped (cancelled, failed) or never existed: nothing more is recorded
-        job_type, workload, chunk_size, written = row
-        _count(job_type, workload, written)
+        job_type, workload, chunk_size, written, failed = row
+        _count(job_type, workload, written, failed)
         cursor.execute(statements.CHUNK_CLOSE, {"job": job_id, "chunk": index // chunk_size})
         if cursor.fetchone():
             _finish_if_complete(job_id)
@@ -107,9 +112,9 @@ def job_item_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
 
 
 @atomic_with_retry(lock=ITEM_LOCK)
-def _items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcome]) -> tuple[int, str, str]:
-    """(items newly recorded, job type, workload) for one chunk's outcomes, or for the whole job's when `chunk_index`
-    is None."""
+def _items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcome]) -> tuple[int, int, str, str]:
+    """(items newly recorded, of which failed, job type, workload) for one chunk's outcomes, or for the whole job's
+    when `chunk_index` is None."""
     started = time.perf_counter()
     outputs = [_json(output, error) for output, error in outcomes]
     errors = [error for _, error in outcomes]
@@ -119,17 +124,17 @@ def _items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcom
     # The statement's own time, which holds any wait for a racing recorder of the same items.
     LOCK_WAIT_SECONDS.labels(lock=ITEM_LOCK).observe(time.perf_counter() - started)
     LOCK_ACQUIRED_TOTAL.labels(lock=ITEM_LOCK).inc()
-    job_type, workload, status, expected, recorded, chunks_touched, chunks_updated = row if row else (None,) * 7
+    job_type, workload, status, expected, recorded, failed, chunks_touched, chunks_updated = row if row else (None,) * 8
     what = "the job" if chunk_index is None else f"chunk {chunk_index}"
     if workload is None or job_type is None:
         raise Job.DoesNotExist(f"no job {job_id}")
     if status != JobStatus.RUNNING:
-        return 0, str(job_type), str(workload)  # cancelled or failed: outstanding chunks stop counting
+        return 0, 0, str(job_type), str(workload)  # cancelled or failed: outstanding chunks stop counting
     if expected != len(outcomes):
         raise ValueError(f"{what} of {job_id} has {expected} items, got {len(outcomes)}")
     if chunks_updated != chunks_touched:  # raising rolls the items back with it
         raise JobChunk.DoesNotExist(f"a chunk row of {what} of {job_id} is missing")
-    return int(recorded or 0), str(job_type), str(workload)
+    return int(recorded or 0), int(failed or 0), str(job_type), str(workload)
 
 
 def _json(output: Json, error: str | None) -> str | None:
@@ -137,10 +142,14 @@ def _json(output: Json, error: str | None) -> str | None:
     return None if error is not None else json.dumps(output)
 
 
-def _count(job_type: str, workload: str, recorded: int) -> None:
+def _count(job_type: str, workload: str, recorded: int, failed: int) -> None:
     """Counted after the commit, so a transaction retried after a deadlock is not counted twice."""
     if recorded:
         ITEMS_PROCESSED_TOTAL.labels(workload=workload).inc(recorded)
+    if recorded - failed:
+        JOB_TYPE_ITEMS_TOTAL.labels(job_type=job_type, outcome="succeeded").inc(recorded - failed)
+    if failed:
+        JOB_TYPE_ITEMS_TOTAL.labels(job_type=job_type, outcome="failed").inc(failed)
 
 
 def _finish_if_complete(job_id: str) -> None:

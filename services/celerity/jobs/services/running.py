@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from celerity.jobs import selectors
 from celerity.jobs.registry import ItemContext, JobType, Json, job_type_get
+from celerity.observability.metrics import JOB_TYPE_ITEM_SECONDS, observe_many
 
 Outcome = tuple[Json, str | None]
 STOPPED: Outcome = (None, "the job stopped before this item ran")
@@ -28,14 +30,10 @@ class ItemTimeLimitExceeded(Exception):
 
 def item_run(*, job_type: str, job_id: str, index: int, item: Json, options: Mapping[str, Any]) -> Outcome:
     """One item's outcome, or STOPPED at once when the job was cancelled or failed meanwhile."""
-    if not selectors.job_accepts_work(job_id=job_id):
-        return STOPPED
-    definition = job_type_get(job_type)
-    try:
-        with _time_limit(definition):
-            return definition.run(item, ItemContext(job_id=job_id, index=index, options=options)), None
-    except Exception as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:2000]
+    outcome, seconds = _timed_run(job_type, job_id, index, item, options)
+    if seconds is not None:
+        JOB_TYPE_ITEM_SECONDS.labels(job_type=job_type).observe(seconds)
+    return outcome
 
 
 def items_run(
@@ -43,14 +41,38 @@ def items_run(
     retry: bool = False,
 ) -> list[Outcome]:  # fmt: skip  # the items' coordinates, then how to run them
     """The outcomes of items start..stop-1 in order, their inputs read in one query (or generated: item i's input
-    is i). A retried chunk skips the items that have an outcome (`RECORDED`, which the recorder leaves alone)."""
+    is i). A retried chunk skips the items that have an outcome (`RECORDED`, which the recorder leaves alone). Item
+    times are observed once per chunk (`observe_many`)."""
     inputs = selectors.job_inputs_get(job_id=job_id, start=start, stop=stop) if has_inputs else range(start, stop)
     skip = selectors.job_recorded_items(job_id=job_id, start=start, stop=stop) if retry else set()
-    return [
-        RECORDED if index in skip else item_run(job_type=job_type, job_id=job_id, index=index, item=item,
-                                                options=options)
-        for index, item in zip(range(start, stop), inputs, strict=True)
-    ]  # fmt: skip
+    outcomes, seconds = [], []
+    for index, item in zip(range(start, stop), inputs, strict=True):
+        if index in skip:
+            outcomes.append(RECORDED)
+            continue
+        outcome, took = _timed_run(job_type, job_id, index, item, options)
+        outcomes.append(outcome)
+        if took is not None:
+            seconds.append(took)
+    if seconds:
+        observe_many(JOB_TYPE_ITEM_SECONDS.labels(job_type=job_type), seconds)
+    return outcomes
+
+
+def _timed_run(
+    job_type: str, job_id: str, index: int, item: Json, options: Mapping[str, Any]
+) -> tuple[Outcome, float | None]:
+    """(outcome, seconds the function ran), or (STOPPED, None) when the job stopped."""
+    if not selectors.job_accepts_work(job_id=job_id):
+        return STOPPED, None
+    definition = job_type_get(job_type)
+    started = time.perf_counter()
+    try:
+        with _time_limit(definition):
+            outcome: Outcome = (definition.run(item, ItemContext(job_id=job_id, index=index, options=options)), None)
+    except Exception as exc:
+        outcome = (None, f"{type(exc).__name__}: {exc}"[:2000])
+    return outcome, time.perf_counter() - started
 
 
 def item_input_run(*, job_type: str, job_id: str, index: int, has_inputs: bool, options: Mapping[str, Any]) -> Outcome:

@@ -27,8 +27,8 @@ NUMBER = "CASE WHEN jsonb_typeof({0}.output) = 'number' THEN round(({0}.output):
 # outcome at the chunk's (or the job's) first item: `outputs` (JSON text) and `errors` (NULL where the item succeeded).
 # Items are inserted in index order, so racing recorders of the same items queue instead of deadlocking; a chunk row
 # grows only by the rows this very statement wrote. Returns (job type, workload, status, items expected, items
-# recorded, chunk rows to update, chunk rows updated); nothing is written when the job is not running or the count of
-# outcomes is wrong, and a missing chunk row shows as updated < touched.
+# recorded, of which failed, chunk rows to update, chunk rows updated); nothing is written when the job is not running
+# or the count of outcomes is wrong, and a missing chunk row shows as updated < touched.
 RECORD = f"""
 WITH job AS (
     SELECT job_type, workload, status, chunk_size, items FROM {JOBS} WHERE id = %(job)s::uuid
@@ -60,12 +60,13 @@ WITH job AS (
 )
 SELECT job.job_type, job.workload, job.status, span.expected,
        (SELECT coalesce(sum(done + failed), 0) FROM per_chunk)::int,
+       (SELECT coalesce(sum(failed), 0) FROM per_chunk)::int,
        (SELECT count(*) FROM per_chunk)::int, (SELECT count(*) FROM updated)::int
 FROM job, span
 """  # noqa: S608 - table names and states from the models; values are bound parameters
 
-# One group member's outcome, only while the job runs. Returns (job type, workload, chunk size, rows written: 0 or 1),
-# or no row when the job is not running.
+# One group member's outcome, only while the job runs. Returns (job type, workload, chunk size, rows written: 0 or 1,
+# of which failed), or no row when the job is not running.
 ITEM_RECORD = f"""
 WITH job AS (
     SELECT job_type, workload, chunk_size FROM {JOBS} WHERE id = %(job)s::uuid AND status = '{RUNNING}'
@@ -75,9 +76,10 @@ WITH job AS (
            %(output)s::jsonb, coalesce(%(error)s::text, ''), 1, 1
     FROM job
     {UPSERT}
-    RETURNING 1
+    RETURNING item.state = {FAILED} AS failed
 )
-SELECT job_type, workload, chunk_size, (SELECT count(*) FROM written)::int FROM job
+SELECT job_type, workload, chunk_size, (SELECT count(*) FROM written)::int,
+       (SELECT count(*) FROM written WHERE failed)::int FROM job
 """  # noqa: S608 - table names and states from the models; values are bound parameters
 
 # SET a chunk row from its item rows once every item of the chunk has one (any number of members may, and they
