@@ -5,10 +5,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 from django.test import Client
+
+from devstack import processes
+from devstack.servers import free_port
 
 
 @pytest.fixture
@@ -46,3 +51,40 @@ def drained(redis_url: str) -> Iterator[None]:
             return
         time.sleep(0.1)
     raise AssertionError("the workers did not drain the test's messages within 60 s")
+
+
+@dataclass
+class Gunicorn:
+    url: str
+    pid: int  # the master's
+
+
+@pytest.fixture(scope="module")
+def gunicorn(  # shared by the web-metrics and the upload-memory tests: gunicorn as the chart runs it, 3 workers
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gunicorn]:
+    port = free_port()
+    multiproc = tmp_path_factory.mktemp("web-metrics")
+    env = {
+        **stack_env,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": "3",
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+    }
+    group = processes.ProcessGroup()
+    master = group.start("web", processes.web_argv(), env, log=multiproc.parent / "web.log")
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    # Readiness is polled on /metrics, never /healthz: a poll that timed out on a loaded machine is still served
+    # later, and a late /healthz would land inside a test's exact before/after count.
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/metrics", timeout=10).status_code == 200:
+                break
+        except requests.RequestException:  # not listening yet, or still loading Django
+            time.sleep(0.2)
+    try:
+        yield Gunicorn(url, master.process.pid)
+    finally:
+        group.stop(grace=10)

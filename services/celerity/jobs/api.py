@@ -17,7 +17,9 @@ from pydantic import Field
 from celerity.jobs import selectors, services
 from celerity.jobs.errors import JobInputError, JobNotFoundError, JobStateError
 from celerity.jobs.models import Job, JobStatus
+from celerity.jobs.registry import NAME_PATTERN
 from celerity.jobs.schemas import (
+    QUEUE_PATTERN,
     ErrorOut,
     ItemOut,
     ItemPage,
@@ -32,6 +34,7 @@ from celerity.jobs.schemas import (
 )
 
 IDEMPOTENCY_KEY_MAX = 128  # the column's width
+NDJSON = "application/x-ndjson"
 
 
 class BearerToken(HttpBearer):
@@ -103,6 +106,13 @@ def _conflict(request: HttpRequest, exc: JobStateError) -> HttpResponse:
     return _error(request, 409, "conflict", str(exc), {"status": str(exc)})
 
 
+def _idempotency_key(request: HttpRequest) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise JobInputError("Idempotency-Key", f"must be 1..{IDEMPOTENCY_KEY_MAX} characters")
+    return key
+
+
 def _job_out(job: Job) -> JobOut:
     progress = selectors.job_progress_get(job=job)
     return JobOut(
@@ -123,6 +133,30 @@ def job_create(request: HttpRequest, payload: JobIn) -> Status[JobAccepted]:
         raise JobInputError("Idempotency-Key", f"must be 1..{IDEMPOTENCY_KEY_MAX} characters")
     fields = payload.model_dump(exclude={"workload", "type"})
     job = services.job_create(request=services.JobRequest(job_type=payload.job_type, idempotency_key=key, **fields))
+    url = request.build_absolute_uri(f"/api/jobs/{job.id}")
+    return Status(202, JobAccepted(id=job.id, status=cast(StatusName, job.status), url=url))
+
+
+@api.post(
+    "/jobs/upload",
+    response={202: JobAccepted, 401: ErrorOut, 404: ErrorOut, 415: ErrorOut, 422: ErrorOut},
+    openapi_extra={"requestBody": {"content": {NDJSON: {"schema": {"type": "string"}}}, "required": True}},
+)
+def job_upload(
+    request: HttpRequest,
+    type: Annotated[str, Field(pattern=NAME_PATTERN)],
+    chunk_size: Annotated[int | None, Field(ge=1)] = None,
+    queue: Annotated[str | None, Field(pattern=QUEUE_PATTERN)] = None,
+) -> Status[JobAccepted] | HttpResponse:
+    """One item per line (NDJSON), streamed: up to CELERITY_MAX_UPLOAD_ITEMS, never all in memory."""
+    if request.content_type not in (NDJSON, "application/jsonl"):
+        return _error(request, 415, "unsupported_media_type", f"send {NDJSON}", {"Content-Type": NDJSON})
+    if queue is not None and queue not in settings.CELERITY_QUEUES:
+        raise JobInputError("queue", f"unknown queue; one of {', '.join(settings.CELERITY_QUEUES)}")
+    key = _idempotency_key(request)
+    job_request = services.JobRequest(job_type=type, items=0, chunk_size=chunk_size, queue=queue, idempotency_key=key)
+    lines = services.Lines(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    job = services.job_upload(request=job_request, lines=lines)
     url = request.build_absolute_uri(f"/api/jobs/{job.id}")
     return Status(202, JobAccepted(id=job.id, status=cast(StatusName, job.status), url=url))
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from celerity.jobs.models import Workload
 
 Json = Any  # what json.loads returns: None, bool, int, float, str, list, dict
-Reduce = Callable[[list[Json]], Json]
+Reduce = Callable[[Iterator[Json]], Json]  # gets the outputs streamed: `sum(outputs)`, or `list(outputs)` if you must
 ItemFunction = Callable[..., Json]
 NAME_PATTERN = r"^[a-z][a-z0-9_.\-]{0,63}$"
 
@@ -45,7 +45,7 @@ class JobType:
     canvas: Workload = Workload.CHUNKED
     queue: str | None = None  # None: the canvas' work queue (bulk for chunked/map/starmap, default otherwise)
     chunk_size: int | None = None  # None: the canvas' default
-    reduce: Reduce | None = None  # over the outputs of the items that succeeded, in index order
+    reduce: Reduce | None = None  # over the outputs of the items that succeeded, in index order, as an iterator
     time_limit: float | None = None  # seconds one item may run before it fails (None: only the task's limit)
     schema: Mapping[str, Any] | None = None  # JSON Schema every inline item must satisfy
     takes_context: bool = False

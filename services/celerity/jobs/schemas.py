@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from celerity.jobs.registry import NAME_PATTERN
 
 WorkloadName = Literal["chunked", "chord", "group", "chain", "map", "starmap"]
+QUEUE_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 StatusName = Literal["pending", "running", "succeeded", "failed", "cancelled"]
 
 
@@ -31,7 +32,7 @@ class JobIn(Schema):
     )
     chunk_size: int | None = Field(default=None, ge=1, description="items per chunk; default and maximum per workload")
     queue: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9_.\-]{1,64}$", description="run on this queue (one of CELERITY_QUEUES)"
+        default=None, pattern=QUEUE_PATTERN, description="run on this queue (one of CELERITY_QUEUES)"
     )
     item_cost_ms: int = Field(default=0, ge=0, le=60_000, description="simulated work per item, milliseconds")
     fail_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of items that fail (deterministic)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
@@ -77,11 +77,14 @@ def job_inputs_get(*, job_id: uuid.UUID | str, start: int, stop: int) -> list[Js
     return inputs
 
 
-def job_outputs_get(*, job_id: uuid.UUID | str) -> list[Json]:
-    """The outputs of the items that succeeded, in index order: what a job type's reduce runs over."""
+def job_outputs_get(*, job_id: uuid.UUID | str) -> Iterator[Json]:
+    """The outputs of the items that succeeded, in index order: what a job type's reduce runs over. Streamed from a
+    server-side cursor, a few thousand rows at a time, so a million outputs are never in memory at once."""
     done = Item.objects.filter(job_id=job_id, state=ItemState.DONE).order_by("index")
-    return list(done.values_list("output", flat=True))
+    return done.values_list("output", flat=True).iterator(chunk_size=OUTPUTS_FETCH)
 
+
+OUTPUTS_FETCH = 2_000  # rows per fetch of a reduce's outputs
 
 PENDING_ITEMS = f"""
 SELECT c.index, i FROM {JobChunk._meta.db_table} AS c CROSS JOIN LATERAL generate_series(c.start, c.stop - 1) AS i

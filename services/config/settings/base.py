@@ -67,6 +67,8 @@ CELERITY_API_TOKEN = env("CELERITY_API_TOKEN")
 CELERITY_MAX_ITEMS = env.int("CELERITY_MAX_ITEMS", default=1_000_000)
 # Items a POST /api/jobs may carry inline (`"items": [...]`), each validated against its job type's schema.
 CELERITY_MAX_INLINE_ITEMS = env.int("CELERITY_MAX_INLINE_ITEMS", default=10_000)
+# Items a streamed upload (POST /api/jobs/upload, NDJSON) may carry; each line is at most CELERITY_MAX_BODY_BYTES.
+CELERITY_MAX_UPLOAD_ITEMS = env.int("CELERITY_MAX_UPLOAD_ITEMS", default=1_000_000)
 # Queues a job may name (`queue` in POST /api/jobs): those some worker pool consumes, or the job would never run.
 CELERITY_QUEUES = env.list("CELERITY_QUEUES", default=["default", "bulk"])
 CELERITY_HEARTBEAT_INTERVAL = env.float("CELERITY_HEARTBEAT_INTERVAL", default=5.0)

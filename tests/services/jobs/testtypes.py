@@ -5,6 +5,7 @@ reduce and a schema, and one whose items sleep past their time limit."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from django.apps import AppConfig
@@ -24,7 +25,7 @@ def words(item: dict[str, Any]) -> int:
     return len(item["text"].split())
 
 
-def total(outputs: list[Any]) -> int:
+def total(outputs: Iterator[int]) -> int:
     return sum(outputs)
 
 

@@ -3,6 +3,7 @@
 - `submitting`: validate and create a job, start it (chunk rows), publish its work.
 - `running`: run items of a job type (never writes).
 - `recording`: run chunks and items, record outcomes (one statement per chunk, idempotent), detect completion.
+- `uploading`: create a job from a stream of NDJSON lines, copied to Postgres in batches.
 - `rerunning`: retry a failed job's failed items.
 - `finishing`: finish, fail and cancel jobs, each through one guarded UPDATE.
 """
@@ -19,9 +20,11 @@ from celerity.jobs.services.recording import (
 from celerity.jobs.services.rerunning import job_retry
 from celerity.jobs.services.running import item_input_run, item_run, items_run
 from celerity.jobs.services.submitting import JobRequest, job_create, job_publish, job_start
+from celerity.jobs.services.uploading import Lines, job_upload
 
 __all__ = [
     "JobRequest",
+    "Lines",
     "chain_step",
     "item_input_run",
     "item_run",
@@ -38,4 +41,5 @@ __all__ = [
     "job_publish",
     "job_retry",
     "job_start",
+    "job_upload",
 ]

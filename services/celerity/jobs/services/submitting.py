@@ -117,14 +117,20 @@ def job_create(*, request: JobRequest) -> Job:
 def job_inputs_validate(*, definition: JobType, inputs: Sequence[Json]) -> None:
     """Every item against the job type's schema; the first offence is named by its index and field
     (`items.3.text`)."""
-    if definition.schema is None:
-        return
-    validator = Draft202012Validator(definition.schema)
+    validator = item_validator(definition=definition)
     for index, item in enumerate(inputs):
-        error = best_match(validator.iter_errors(item))
-        if error is not None:
-            where = ".".join(["items", str(index), *(str(part) for part in error.absolute_path)])
-            raise JobInputError(where, error.message[:500])
+        item_validate(validator=validator, index=index, item=item)
+
+
+def item_validator(*, definition: JobType) -> Draft202012Validator | None:
+    return Draft202012Validator(definition.schema) if definition.schema is not None else None
+
+
+def item_validate(*, validator: Draft202012Validator | None, index: int, item: Json) -> None:
+    """Raises JobInputError naming `items.<index>.<field>` when the item fails the schema."""
+    if validator is not None and (error := best_match(validator.iter_errors(item))) is not None:
+        where = ".".join(["items", str(index), *(str(part) for part in error.absolute_path)])
+        raise JobInputError(where, error.message[:500])
 
 
 def _inputs_insert(job: Job, inputs: Sequence[Json]) -> None:
