@@ -56,8 +56,11 @@ def stack_env(redis_url: str, database_url: str) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "CELERITY_API_TOKEN": os.environ["CELERITY_API_TOKEN"],
             "CELERITY_HEARTBEAT_INTERVAL": "1",
-            # the repository's root, so the workers install the test suite's job types (config/settings/test.py)
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+            # the repository's root and examples/, so the workers install the test suite's job types and the
+            # examples app (config/settings/test.py)
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(REPO_ROOT), str(REPO_ROOT / "examples"), os.environ.get("PYTHONPATH")])
+            ),
         }
     )
 

@@ -81,11 +81,13 @@ def task_id(job_id: str, kind: str, number: int) -> str:
 
 
 def job_queues(job: Job) -> tuple[str, str]:
-    """(queue for the items, queue for the bookkeeping); a queue named by the request takes both, else the job
-    type's queue takes the items, else the canvas' default."""
+    """(queue for the items, queue for the bookkeeping); a queue named by the request takes both, else the queue
+    configured for the job type (CELERITY_JOB_TYPE_QUEUES), else the job type's own, else the canvas' default takes
+    the items."""
     if job.queue:
         return job.queue, job.queue
-    return job_type_get(job.job_type).queue or LIMITS[Workload(job.workload)].work_queue, BOOKKEEPING_QUEUE
+    configured = settings.CELERITY_JOB_TYPE_QUEUES.get(job.job_type) or job_type_get(job.job_type).queue
+    return configured or LIMITS[Workload(job.workload)].work_queue, BOOKKEEPING_QUEUE
 
 
 def job_options(job: Job) -> dict[str, Any]:

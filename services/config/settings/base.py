@@ -71,6 +71,9 @@ CELERITY_MAX_INLINE_ITEMS = env.int("CELERITY_MAX_INLINE_ITEMS", default=10_000)
 CELERITY_MAX_UPLOAD_ITEMS = env.int("CELERITY_MAX_UPLOAD_ITEMS", default=1_000_000)
 # Queues a job may name (`queue` in POST /api/jobs): those some worker pool consumes, or the job would never run.
 CELERITY_QUEUES = env.list("CELERITY_QUEUES", default=["default", "bulk"])
+# Which queue (so which worker pool) runs which job type's items, overriding the type's own `queue`: NAME=QUEUE,...
+# (the chart's config.jobTypeQueues). A job's request may still name its own queue.
+CELERITY_JOB_TYPE_QUEUES = env.dict("CELERITY_JOB_TYPE_QUEUES", default={})
 CELERITY_HEARTBEAT_INTERVAL = env.float("CELERITY_HEARTBEAT_INTERVAL", default=5.0)
 CELERITY_POOL = env("CELERITY_POOL", default="")
 CELERITY_WORKER_METRICS_PORT = env.int("CELERITY_WORKER_METRICS_PORT", default=9808)

@@ -13,11 +13,18 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 
-# The test suite's own job types (tests/services/jobs/testtypes.py), installed as a team installs its app, where the
-# repository's root is importable: in the test session and the workers it starts (tests/conftest.py's stack_env).
-try:
-    _test_types = importlib.util.find_spec("tests.services.jobs.testtypes")
-except ModuleNotFoundError:
-    _test_types = None
-if _test_types is not None:
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is not on the path
+        return False
+
+
+# The test suite's own job types (tests/services/jobs/testtypes.py) and the examples app (examples/), installed as a
+# team installs its app, where they are importable: in the test session and the workers it starts (tests/conftest.py's
+# stack_env puts the repository's root and examples/ on PYTHONPATH). Other processes run without them.
+if _importable("tests.services.jobs.testtypes"):
     INSTALLED_APPS += ["tests.services.jobs.testtypes.TestTypesConfig"]  # noqa: F405
+if _importable("celerity_examples") and "celerity_examples" not in INSTALLED_APPS:
+    INSTALLED_APPS += ["celerity_examples"]

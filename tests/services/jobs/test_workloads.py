@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from celery import chord, group
 from celery.canvas import _chain
+from django.test import override_settings
 
 from celerity.jobs import workloads
 from celerity.jobs.models import Job, Workload
@@ -113,3 +114,15 @@ def test_the_chain_starts_each_accumulator_empty() -> None:
     steps = leaves(canvas)
     assert steps[0].args[0] == []  # type: ignore[attr-defined]
     assert [len(s.args) for s in steps[:4]] == [6, 5, 5, 5]  # type: ignore[attr-defined]
+
+
+@override_settings(CELERITY_JOB_TYPE_QUEUES={"test-words-group": "bulk"})
+def test_a_job_type_runs_on_its_configured_queue_then_its_own_then_the_canvas_default() -> None:
+    configured = Job(id=uuid.uuid4(), job_type="test-words-group", workload=Workload.GROUP, items=4, chunk_size=2)
+    assert workloads.job_queues(configured) == ("bulk", "default")
+    own = Job(id=uuid.uuid4(), job_type="test-nap", workload=Workload.CHUNKED, items=4, chunk_size=2)
+    assert workloads.job_queues(own) == ("default", "default")  # chunked work would go to `bulk`
+    canvas_default = Job(id=uuid.uuid4(), job_type="test-words-chain", workload=Workload.CHAIN, items=4, chunk_size=2)
+    assert workloads.job_queues(canvas_default) == ("default", "default")
+    named = Job(id=uuid.uuid4(), job_type="checksum", workload=Workload.CHUNKED, items=4, chunk_size=2, queue="default")
+    assert workloads.job_queues(named) == ("default", "default")

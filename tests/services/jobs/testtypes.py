@@ -1,6 +1,6 @@
 """Job types the test suite defines, installed as a Django app in the test process and in the workers
 (`CELERITY_EXTRA_APPS`, tests/conftest.py), the way a team adds its own: one word-count type per canvas, with a
-reduce and a schema, and one whose items sleep past their time limit."""
+reduce and a schema, and one whose items sleep past their time limit, on a queue of its own choosing."""
 
 from __future__ import annotations
 
@@ -49,4 +49,4 @@ class TestTypesConfig(AppConfig):
 
         for canvas in Workload:
             job_type(words_type(canvas), canvas=canvas, chunk_size=3, reduce=total, schema=TEXT_SCHEMA)(words)
-        job_type("test-nap", time_limit=0.5, chunk_size=2)(nap)
+        job_type("test-nap", queue="default", time_limit=0.5, chunk_size=2)(nap)  # its own queue, not the canvas'
