@@ -12,9 +12,29 @@ CELERITY_HEARTBEAT_INTERVAL: {{ .Values.config.heartbeatIntervalSeconds | quote 
 CELERITY_MAX_ITEMS: {{ .Values.config.maxItems | int64 | quote }}
 CELERITY_WORKER_METRICS_PORT: {{ .Values.workers.metricsPort | int64 | quote }}
 CELERITY_QUEUES: {{ include "celerity.worker.queues" . | quote }}
+{{- with .Values.config.extraApps }}
+CELERITY_EXTRA_APPS: {{ join "," . | quote }}
+{{- end }}
+{{- if .Values.config.jobTypeQueues }}
+CELERITY_JOB_TYPE_QUEUES: {{ include "celerity.config.jobTypeQueues" . | quote }}
+{{- end }}
 {{- range $name, $value := .Values.config.extraEnv }}
 {{ $name }}: {{ $value | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* CELERITY_JOB_TYPE_QUEUES: type=queue,… (sorted by type); fails for a queue no enabled pool consumes, since the
+type's jobs would wait forever. */}}
+{{- define "celerity.config.jobTypeQueues" -}}
+{{- $queues := splitList "," (include "celerity.worker.queues" .) -}}
+{{- $pairs := list -}}
+{{- range $type, $queue := .Values.config.jobTypeQueues -}}
+{{- if not (has $queue $queues) -}}
+{{- fail (printf "config.jobTypeQueues.%s: no enabled pool consumes queue %q (workers.pools.*.queues)" $type $queue) -}}
+{{- end -}}
+{{- $pairs = append $pairs (printf "%s=%s" $type $queue) -}}
+{{- end -}}
+{{- join "," $pairs -}}
 {{- end -}}
 
 {{/* DJANGO_ALLOWED_HOSTS: the pod IP (kubelet probes, Prometheus scrapes), localhost (port-forwards), the web
