@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make kind-test: a smoke test of the deployed release. Through a port-forward it submits a chunked job (bulk pool)
 # and a chord job (default pool), waits for both to succeed with the right answer, and shows that the operator
-# scaled the bulk pool up from its minimum for the burst and back down once it drained.
+# scaled the bulk pool up from its minimum for the burst and back down once it drained. With SMOKE_EXAMPLES=1 (a
+# release of the examples image, charts/celerity/ci/examples-values.yaml) it then runs the examples' wordcount job.
 set -euo pipefail
 # shellcheck source=scripts/kind/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -15,6 +16,7 @@ SCALE_TIMEOUT="${SMOKE_SCALE_TIMEOUT:-180}"   # seconds for the bulk pool to set
 POLL="${SMOKE_POLL:-2}"
 CHUNKED_ITEMS="${SMOKE_CHUNKED_ITEMS:-20000}"
 CHORD_ITEMS="${SMOKE_CHORD_ITEMS:-2000}"
+EXAMPLES="${SMOKE_EXAMPLES:-0}"               # 1: the release runs the examples image; run its wordcount job
 BASE="http://127.0.0.1:$PORT"
 kube=(kubectl --context "$KUBE_CONTEXT" --namespace "$NAMESPACE")
 instance="app.kubernetes.io/instance=$RELEASE"
@@ -109,4 +111,21 @@ wait_for_bulk_minimum "after the burst drained"
 "${kube[@]}" get workerpools
 "${kube[@]}" get events --field-selector involvedObject.kind=WorkerPool -o custom-columns=TIME:.lastTimestamp,POOL:.involvedObject.name,REASON:.reason,MESSAGE:.message \
   | tail -n 10
+
+# --- your own job types (the examples image) ------------------------------------------------------------------------
+if [ "$EXAMPLES" = 1 ]; then
+  texts='[{"text": "the cat sat"}, {"text": "the dog ran"}, {"text": "a cat and a dog"}]'
+  words="$(api -d "{\"type\": \"wordcount\", \"items\": $texts}" "$BASE/api/jobs" | json_get id)"
+  log "submitted the examples' wordcount job $words"
+  deadline=$((SECONDS + JOB_TIMEOUT))
+  while words_json="$(api "$BASE/api/jobs/$words")"; state="$(json_get status <<<"$words_json")"; [ "$state" != succeeded ]; do
+    case "$state" in failed | cancelled) die "the wordcount job did not succeed: $words_json" ;; esac
+    [ "$SECONDS" -lt "$deadline" ] || die "the wordcount job is still $state after ${JOB_TIMEOUT}s"
+    sleep "$POLL"
+  done
+  total="$(json_get result.reduce.words <<<"$words_json")"
+  [ "$total" = 11 ] || die "wordcount counted $total words, want 11: $words_json"
+  log "wordcount (examples image): 3 texts, 11 words: correct"
+fi
+
 log "smoke test passed: both jobs correct, bulk scaled $bulk_min -> $peak -> $bulk_min"

@@ -206,6 +206,18 @@ def test_smoke_submits_both_jobs_checks_results_and_sees_bulk_scale_up_and_down(
     assert forwards[0][:5] == ["kubectl", "--context", "kind-celerity", "--namespace", "celerity"]
 
 
+def test_smoke_runs_the_examples_wordcount_job_when_asked(sandbox: tuple[Path, Path]) -> None:
+    bin_dir, state = with_tools(sandbox, "kind", "kubectl")
+    (state / "cluster").touch()
+    env = {"SMOKE_PORT": str(_free_port()), "SMOKE_POLL": "0.1", "SMOKE_EXAMPLES": "1"}
+    result = run(KIND / "smoke.sh", bin_dir, state, **env)
+    assert result.returncode == 0, result.stderr + result.stdout
+    jobs = [json.loads(line) for line in (state / "jobs.jsonl").read_text().splitlines()]
+    assert [j.get("type") or j["workload"] for j in jobs] == ["chunked", "chord", "wordcount"]
+    assert "wordcount (examples image): 3 texts, 11 words: correct" in result.stderr
+    assert "smoke test passed" in result.stderr
+
+
 def test_smoke_fails_when_the_pool_never_scales(sandbox: tuple[Path, Path]) -> None:
     bin_dir, state = with_tools(sandbox, "kind", "kubectl")
     (state / "cluster").touch()

@@ -31,3 +31,12 @@ def test_a_square_fails_when_the_fault_injection_says_so() -> None:
     assert square(7, ItemContext(job_id=job_id, index=7)) == 49
     with pytest.raises(InjectedFailure, match="item 7 fails by design"):
         square(7, ItemContext(job_id=job_id, index=7, options={"fail_rate": 1.0}))
+
+
+@pytest.mark.parametrize("items", [1, 2, 1000, 1_000_000])
+def test_the_load_tests_expect_what_the_demo_type_answers(items: int) -> None:
+    """The load tests check results without Django (they are a client); their formula is the demo's answer."""
+    from celerity.demo.squares import expected_result
+    from loadtests.scenarios import expected_sum
+
+    assert expected_result(items) == {"sum": expected_sum(items), "count": items}
