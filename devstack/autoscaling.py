@@ -43,7 +43,7 @@ class LocalAutoscaler:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
-        self.replicas.scale(0)
+        self.replicas.close()
 
     async def _run(self) -> None:
         client = aioredis.Redis.from_url(self.redis_url, socket_timeout=3, socket_connect_timeout=3)

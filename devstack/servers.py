@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devstack import stopping
+
 
 class ServerError(RuntimeError):
     """An embedded server could not start; the message says what to look at."""
@@ -86,6 +88,11 @@ class PostgresServer:
         # A unix-socket URL in libpq's form; django-environ passes `host` through to psycopg as an option.
         return f"postgres://postgres@/{self.database}?host={urllib.parse.quote(str(self.socket_dir))}"
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's PID (pg_ctl starts it detached, so it is no child of ours)."""
+        return int((self.datadir / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
         pg_ctl = _pg_bin() / "pg_ctl"
         user = _pg_system_user()
@@ -121,7 +128,11 @@ def start_postgres(datadir: Path, *, database: str = "celerity") -> PostgresServ
     query = urllib.parse.parse_qs(urllib.parse.urlparse(server.get_uri()).query)
     socket_dir = Path(query["host"][0])
     pg = PostgresServer(datadir=datadir, socket_dir=socket_dir, database=database)
-    ensure_database(pg.url, database)
+    try:
+        ensure_database(pg.url, database)
+    except BaseException:  # the caller never gets the server, so it could not stop it
+        pg.stop()
+        raise
     return pg
 
 
@@ -173,27 +184,36 @@ def _wait_for_tcp(port: int, process: subprocess.Popen[bytes], *, what: str, log
 
 
 @contextlib.contextmanager
-def redis_and_postgres(rundir: Path, *, persistent: bool = True) -> Iterator[dict[str, str]]:
-    """Start both servers when REDIS_URL / DATABASE_URL are unset; yield the environment that points at them."""
+def redis_and_postgres(
+    rundir: Path, *, persistent: bool = True, pids: dict[str, int] | None = None
+) -> Iterator[dict[str, str]]:
+    """Start both servers when REDIS_URL / DATABASE_URL are unset; yield the environment that points at them.
+
+    `pids`, when given, gets the PID of each server started here ("redis", "postgres").
+    """
     started: list[RedisServer | PostgresServer] = []
     env: dict[str, str] = {}
+    pids = {} if pids is None else pids
     try:
         if os.environ.get("REDIS_URL"):
             env["REDIS_URL"] = os.environ["REDIS_URL"]
         else:
-            redis_server = start_redis(rundir / "redis", persistent=persistent)
-            started.append(redis_server)
-            env["REDIS_URL"] = redis_server.url
+            with stopping.uninterrupted():  # a server started is a server recorded for the stop
+                redis_server = start_redis(rundir / "redis", persistent=persistent)
+                started.append(redis_server)
+            env["REDIS_URL"], pids["redis"] = redis_server.url, redis_server.process.pid
         if os.environ.get("DATABASE_URL"):
             env["DATABASE_URL"] = os.environ["DATABASE_URL"]
         else:
-            postgres = start_postgres(rundir / "pg")
-            started.append(postgres)
-            env["DATABASE_URL"] = postgres.url
+            with stopping.uninterrupted():
+                postgres = start_postgres(rundir / "pg")
+                started.append(postgres)
+            env["DATABASE_URL"], pids["postgres"] = postgres.url, postgres.pid
         yield env
     finally:
-        for server in reversed(started):
-            server.stop()
+        with stopping.uninterrupted():
+            for server in reversed(started):
+                server.stop()
 
 
 def redis_cli_binary() -> Path:

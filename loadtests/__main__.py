@@ -2,7 +2,8 @@
 
 Exit status: 0 when every job was correct and nothing failed; 3 when a correctness check failed (a wrong sum or
 count, an item lost or counted twice, a job that did not succeed in time); 4 when every job was correct but
-requests failed along the way; 1 when the target could not be used.
+requests failed along the way; 1 when the target could not be used; 128 + its number when a signal stopped the run
+(SIGTERM: 143), after the stack it started, if any, has stopped.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from devstack import stopping
 from loadtests import figures, report, runner
 from loadtests.client import JobsClient
+from loadtests.results import ScenarioResult
 from loadtests.scenarios import PROFILES, SCENARIOS
 from loadtests.target import connect
 
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     console = console or Console()
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     out: Path = args.out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
-    results: list[runner.ScenarioResult] = []
+    results: list[ScenarioResult] = []
     with connect(args.target, args.token, metrics_urls=args.metrics, say=console.print) as target:
         client = JobsClient(target.api_url, target.token)
         if not client.ready():
@@ -65,4 +68,4 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stopping.exit_status(main))

@@ -27,12 +27,13 @@ from typing import Any
 import redis
 from rich.console import Console
 
+from devstack import stopping
 from loadtests.benchmarks import ceiling, machine, writeup
 from loadtests.benchmarks.events import EventTap
 from loadtests.benchmarks.sides import Baseline, Celerity, Measurement
 from loadtests.client import JobsClient
 from loadtests.scenarios import JobSpec
-from loadtests.target import _local_sources
+from loadtests.target import local_sources
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE_DB = 3
@@ -87,7 +88,7 @@ def systems(console: Console) -> Iterator[tuple[Celerity, Baseline, str]]:
         celerity_tap = stack_.enter_context(EventTap(info.redis_url))
         baseline_tap = stack_.enter_context(EventTap(baseline_url))
         celerity = Celerity(JobsClient(info.api_url, info.token), redis.Redis.from_url(info.redis_url),
-                            _local_sources(rundir, info.worker_metrics), info.database_url, celerity_tap)  # fmt: skip
+                            local_sources(rundir, info.worker_metrics), info.database_url, celerity_tap)  # fmt: skip
         baseline = Baseline(baseline_url, baseline_tap)
         baseline.ping()
         yield celerity, baseline, info.redis_url
@@ -240,4 +241,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stopping.exit_status(main))  # SIGTERM/SIGINT: the stack and the baseline stop first

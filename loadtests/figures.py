@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loadtests import promstats
-
-if TYPE_CHECKING:
-    from loadtests.runner import ScenarioResult
+from loadtests.results import ScenarioResult
 
 QUANTILES = (0.5, 0.95, 0.99)
 HISTOGRAMS = {

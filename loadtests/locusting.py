@@ -11,14 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from devstack import stopping
 from loadtests import figures
 from loadtests.scenarios import JobSpec, Scenario
 from loadtests.target import Target
-
-if TYPE_CHECKING:
-    from loadtests.runner import Tracker
+from loadtests.tracking import Tracker
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -43,11 +42,25 @@ class LocustSubmitter:
             "-t", f"{math.ceil(scenario.duration)}s", "-H", target.api_url, "--only-summary", "--stop-timeout", "10",
             "--json-file", str(self.stats_base), "--loglevel", "WARNING",
         ]  # fmt: skip
-        with (workdir / "locust.log").open("ab") as log:
-            self.process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        self._argv, self._env, self._log = argv, env, workdir / "locust.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> None:
+        # Started by the run loop's first step, inside the loop's try, whose `finally` calls stop(); uninterrupted,
+        # so that a signal cannot land between the fork and `self.process`.
+        with stopping.uninterrupted(), self._log.open("ab") as log:
+            self.process = subprocess.Popen(
+                self._argv,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def step(self, run: Tracker) -> None:
+        if self.process is None:
+            self._start()
         with self.jobs_file.open() as jobs:
             jobs.seek(self._offset)
             lines = jobs.read()
@@ -60,13 +73,15 @@ class LocustSubmitter:
             run.add(spec, str(job["id"]), float(job["t"]) - epoch_of_start, float(job["seconds"]))
 
     def exhausted(self) -> bool:
-        if self.process.poll() is None:
+        if self.process is None or self.process.poll() is None:
             return False
         if self.stats is None:
             self.stats = _stats(self.stats_base.with_suffix(".json"), self.process.returncode)
         return True
 
     def stop(self) -> None:
+        if self.process is None:
+            return
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:

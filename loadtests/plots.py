@@ -6,7 +6,6 @@ import base64
 import io
 import itertools
 import math
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -14,8 +13,7 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    from loadtests.runner import ScenarioResult
+from loadtests.results import ScenarioResult
 
 Plot = tuple[str, str]  # (title, base64 PNG)
 
