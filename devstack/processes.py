@@ -38,7 +38,7 @@ def worker_argv(pool: PoolSpec, *, loglevel: str = "INFO") -> list[str]:
         str(BIN_DIR / "celery"), "-A", "config.celery_app", "worker",
         "-Q", ",".join(pool.queues), "-c", str(pool.concurrency), "-n", f"{pool.name}@%h",
         "-E", "--loglevel", loglevel, "--without-mingle", "--without-gossip",
-    ]  # fmt: skip
+    ]  # fmt: skip  # a command line: each option beside its value
 
 
 def web_argv() -> list[str]:
@@ -71,9 +71,14 @@ class ProcessGroup:
         with stopping.uninterrupted(), contextlib.ExitStack() as files:
             stdout = files.enter_context(open(log, "ab")) if log else None  # the child keeps its own copy of the fd
             process = subprocess.Popen(
-                argv, cwd=SERVICES_DIR, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-                stderr=subprocess.STDOUT if stdout else None, start_new_session=True,
-            )  # fmt: skip
+                argv,
+                cwd=SERVICES_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=subprocess.STDOUT if stdout else None,
+                start_new_session=True,
+            )
             child = Child(name, process)
             self.children.append(child)
         return child

@@ -70,7 +70,7 @@ def start_redis(datadir: Path, *, port: int | None = None, persistent: bool = Tr
         "--appendonly", "yes" if persistent else "no",
         "--maxmemory-policy", "noeviction",
         "--logfile", str(datadir / "redis.log"),
-    ]  # fmt: skip
+    ]  # fmt: skip  # a table: one option and its value per line
     process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
     server = RedisServer(process=process, port=port, datadir=datadir)
     _wait_for_tcp(port, process, what="redis-server", log=datadir / "redis.log")
@@ -94,12 +94,18 @@ class PostgresServer:
         return int((self.datadir / "postmaster.pid").read_text().split()[0])
 
     def stop(self) -> None:
-        pg_ctl = _pg_bin() / "pg_ctl"
-        user = _pg_system_user()
-        cmd = [str(pg_ctl), "-D", str(self.datadir), "-m", "fast", "-w", "stop"]
-        if user:
-            cmd = ["su", user, "-s", "/bin/sh", "-c", " ".join(cmd)]
-        subprocess.run(cmd, check=False, capture_output=True)
+        _stop_postgres(self.datadir)
+
+
+def _stop_postgres(datadir: Path) -> None:
+    """`pg_ctl stop -m fast`; a no-op when nothing runs there. In a session of its own, so that a signal to our
+    process group cannot kill it halfway and leave Postgres running."""
+    pg_ctl = _pg_bin() / "pg_ctl"
+    user = _pg_system_user()
+    cmd = [str(pg_ctl), "-D", str(datadir), "-m", "fast", "-w", "stop"]
+    if user:
+        cmd = ["su", user, "-s", "/bin/sh", "-c", " ".join(cmd)]
+    subprocess.run(cmd, check=False, capture_output=True, start_new_session=True)
 
 
 def _pg_bin() -> Path:
@@ -124,6 +130,7 @@ def start_postgres(datadir: Path, *, database: str = "celerity") -> PostgresServ
         # cleanup_mode=None: we stop it ourselves, so a crash of this process never deletes data.
         server = pgserver.get_server(datadir, cleanup_mode=None)  # type: ignore[attr-defined]
     except Exception as exc:  # pgserver raises bare subprocess errors; say where the log is
+        _stop_postgres(datadir)  # a signal to our group may have killed pg_ctl after it started the server
         raise ServerError(f"embedded Postgres failed to start ({exc}); see {datadir / 'log'}") from exc
     query = urllib.parse.parse_qs(urllib.parse.urlparse(server.get_uri()).query)
     socket_dir = Path(query["host"][0])

@@ -119,9 +119,13 @@ def local_stack(
             say(">> applying migrations")
             _migrate(env, logdir / "migrate.log")
             info = StackInfo(
-                api_url=f"http://127.0.0.1:{port}", token=token, pid=os.getpid(),
-                redis_url=urls["REDIS_URL"], database_url=urls["DATABASE_URL"], pids=dict(server_pids),
-            )  # fmt: skip
+                api_url=f"http://127.0.0.1:{port}",
+                token=token,
+                pid=os.getpid(),
+                redis_url=urls["REDIS_URL"],
+                database_url=urls["DATABASE_URL"],
+                pids=dict(server_pids),
+            )
             say(f">> starting web on {info.api_url} and workers for pools {', '.join(p.name for p in pools)}")
             launches = _platform(info, pools, env, rundir, port=port, metrics_port=metrics_port)
             for launch in launches:
@@ -196,8 +200,12 @@ def _migrate(env: dict[str, str], log: Path) -> None:
     with log.open("wb") as out:
         result = subprocess.run(
             [str(processes.BIN_DIR / "python"), "manage.py", "migrate", "--noinput"],
-            cwd=processes.SERVICES_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, check=False,
-        )  # fmt: skip
+            cwd=processes.SERVICES_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if result.returncode != 0:
         raise StackError(f"migrations failed; see {log}:\n{log.read_text()[-2000:]}")
 

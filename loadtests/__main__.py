@@ -27,8 +27,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m loadtests", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run scenarios; write results.json and report.html")
     run.add_argument("--scenario", choices=[*SCENARIOS, "all"], default=os.environ.get("SCENARIO") or "all")
@@ -36,8 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--target", default=os.environ.get("TARGET"), help="http://host:port of any deployment")
     run.add_argument("--token", default=os.environ.get("TOKEN"), help="that deployment's CELERITY_API_TOKEN")
     metrics = [url for url in os.environ.get("METRICS", "").split(",") if url]
-    run.add_argument("--metrics", action="append", default=metrics, metavar="URL",
-                     help="a worker /metrics URL of the target (repeatable; env METRICS=url,url)")  # fmt: skip
+    run.add_argument(
+        "--metrics",
+        action="append",
+        default=metrics,
+        metavar="URL",
+        help="a worker /metrics URL of the target (repeatable; env METRICS=url,url)",
+    )
     run.add_argument("--out", type=Path, default=None, help="results directory (default loadtests/results/<time>)")
     return parser
 
@@ -55,8 +61,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
             return 1
         for name in names:
             scenario = SCENARIOS[name][args.profile]
-            result = runner.run(client, scenario, target, name=name, profile=args.profile, console=console,
-                                workdir=out / name)  # fmt: skip
+            result = runner.run(
+                client, scenario, target, name=name, profile=args.profile, console=console, workdir=out / name
+            )
             report.print_summary(result, console)
             results.append(result)
     results_json, html_report = report.write(results, out)

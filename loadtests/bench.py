@@ -85,8 +85,9 @@ def systems(console: Console) -> Iterator[tuple[Celerity, Baseline, str]]:
                     "-c", str(pool.concurrency), "-n", f"baseline-{pool.name}@%h", "-E", "--loglevel", "WARNING",
                     "--without-mingle", "--without-gossip"]  # fmt: skip
             group.start(f"baseline-{pool.name}", argv, env, log=rundir / "logs" / f"baseline-{pool.name}.log")
-        celerity_tap = stack_.enter_context(EventTap(info.redis_url))
-        baseline_tap = stack_.enter_context(EventTap(baseline_url))
+        with stopping.uninterrupted():  # a signal inside a tap's __enter__ would leave its thread on a stopped Redis
+            celerity_tap = stack_.enter_context(EventTap(info.redis_url))
+            baseline_tap = stack_.enter_context(EventTap(baseline_url))
         celerity = Celerity(JobsClient(info.api_url, info.token), redis.Redis.from_url(info.redis_url),
                             local_sources(rundir, info.worker_metrics), info.database_url, celerity_tap)  # fmt: skip
         baseline = Baseline(baseline_url, baseline_tap)

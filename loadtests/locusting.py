@@ -33,15 +33,19 @@ class LocustSubmitter:
         users = max(2, math.ceil(scenario.rate * 2))
         mix = json.dumps([job.payload() for job in scenario.jobs])
         env = {
-            **os.environ, "LOADTEST_TOKEN": target.token, "LOADTEST_MIX": mix,
-            "LOADTEST_RATE_PER_USER": str(scenario.rate / users), "LOADTEST_MAX_JOBS": str(scenario.max_jobs),
-            "LOADTEST_USERS": str(users), "LOADTEST_JOBS_FILE": str(self.jobs_file),
-        }  # fmt: skip
+            **os.environ,
+            "LOADTEST_TOKEN": target.token,
+            "LOADTEST_MIX": mix,
+            "LOADTEST_RATE_PER_USER": str(scenario.rate / users),
+            "LOADTEST_MAX_JOBS": str(scenario.max_jobs),
+            "LOADTEST_USERS": str(users),
+            "LOADTEST_JOBS_FILE": str(self.jobs_file),
+        }
         argv = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(users),
             "-t", f"{math.ceil(scenario.duration)}s", "-H", target.api_url, "--only-summary", "--stop-timeout", "10",
             "--json-file", str(self.stats_base), "--loglevel", "WARNING",
-        ]  # fmt: skip
+        ]  # fmt: skip  # a command line: each option beside its value
         self._argv, self._env, self._log = argv, env, workdir / "locust.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -105,6 +109,8 @@ def _stats(path: Path, returncode: int) -> dict[str, Any]:
         for ms, count in (entry.get("response_times") or {}).items():
             times.extend([float(ms)] * int(count))
     return {
-        "returncode": returncode, "requests": requests, "failures": failures,
+        "returncode": returncode,
+        "requests": requests,
+        "failures": failures,
         **{f"p{round(q * 100)}_ms": figures.percentile(times, q) for q in figures.QUANTILES},
-    }  # fmt: skip
+    }

@@ -63,8 +63,10 @@ def run(
                     tracker.errors.append(f"timeout: {len(tracker.unfinished())} jobs unfinished after {deadline:.0f}s")
                     break
                 if stall.stalled(tracker, result.samples[-1]):
-                    tracker.errors.append(f"stalled: {len(tracker.unfinished())} jobs made no progress for "
-                                          f"{stall.seconds:.0f}s with nothing queued or running")  # fmt: skip
+                    tracker.errors.append(
+                        f"stalled: {len(tracker.unfinished())} jobs made no progress for "
+                        f"{stall.seconds:.0f}s with nothing queued or running"
+                    )
                     break
                 time.sleep(TICK)
             result.samples.append(_sample(tracker, target))
@@ -103,7 +105,7 @@ def _sample(tracker: Tracker, target: Target) -> Sample:
         backlog=promstats.gauge(snapshots, "celerity_queue_depth", "queue"),
         unacked=sum(promstats.gauge(snapshots, "celerity_queue_unacked", "queue").values()),
         workers=promstats.gauge(snapshots, "celerity_workers_alive", "pool"),
-    )  # fmt: skip
+    )
 
 
 def _audit(target: Target, job_ids: list[str], errors: list[str]) -> dict[str, Audit] | None:
@@ -126,9 +128,16 @@ def _seconds(body: dict[str, Any], start: str, end: str) -> float | None:
 def _job_run(job: Tracked, verdict: Verdict) -> JobRun:
     client_view = (job.seen_finished_at or 0.0) - job.submitted_at
     return JobRun(
-        id=job.id, label=job.spec.label, workload=job.spec.workload, items=job.spec.items,
-        chunk_size=job.spec.chunk_size, submitted_at=round(job.submitted_at, 3), submit_seconds=job.submit_seconds,
+        id=job.id,
+        label=job.spec.label,
+        workload=job.spec.workload,
+        items=job.spec.items,
+        chunk_size=job.spec.chunk_size,
+        submitted_at=round(job.submitted_at, 3),
+        submit_seconds=job.submit_seconds,
         latency_seconds=_seconds(job.body, "created_at", "finished_at") or max(client_view, 0.0),
-        start_seconds=_seconds(job.body, "created_at", "started_at"), status=str(job.body.get("status")),
-        done=job.done, verdict=asdict(verdict),
-    )  # fmt: skip
+        start_seconds=_seconds(job.body, "created_at", "started_at"),
+        status=str(job.body.get("status")),
+        done=job.done,
+        verdict=asdict(verdict),
+    )
