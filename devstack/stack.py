@@ -105,7 +105,7 @@ def local_stack(
     logdir = rundir / "logs"
     logdir.mkdir(exist_ok=True)
     port = port or int(os.environ.get("PORT", "8000"))
-    if not _port_free(port):
+    if not servers.port_free(port):
         raise StackError(f"port {port} is in use (another `make run`?); stop it or set PORT=<free port>")
     group = processes.ProcessGroup()
     scaler: LocalAutoscaler | None = None
@@ -242,15 +242,3 @@ def _http_ok(url: str) -> bool:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
         return False
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

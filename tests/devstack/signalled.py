@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,7 +19,7 @@ import psutil
 import pytest
 
 from devstack import processes
-from devstack.servers import free_port
+from devstack.servers import free_port, port_free
 
 STARTED_WITHIN = 240.0  # seconds for a stack to come up on a busy 2-core CI machine (a bound, never an assertion)
 STOPPED_WITHIN = 120.0  # seconds for everything to stop: the workers' grace (30 s here) plus the servers
@@ -120,7 +119,7 @@ def assert_everything_stopped(
     postgres = pg_log.read_text(errors="replace")[-1500:] if pg_log.exists() else ""
     still = [(p.pid, command_line(p)) for p in alive]
     assert alive == [], f"still running: {still}\n{output(rundir)[-3000:]}\npostgres log:\n{postgres}"
-    busy = [port for port in ports if not _port_free(port)]
+    busy = [port for port in ports if not port_free(port)]
     assert busy == [], f"ports still held: {busy}"
     assert "Traceback" not in output(rundir), output(rundir)[-3000:]
 
@@ -161,13 +160,3 @@ def command_line(p: psutil.Process) -> str:
         return " ".join(p.cmdline())[:200]
     except psutil.Error:
         return "?"
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
