@@ -29,11 +29,18 @@ def test_the_app_registers_both_job_types() -> None:
 
 def test_words_are_counted_case_blind_without_digits_or_punctuation() -> None:
     assert count_words({"text": "The dog didn't sit; the dog ran! 2 dogs"}) == {
-        "the": 2, "dog": 2, "didn't": 1, "sit": 1, "ran": 1, "dogs": 1,
-    }  # fmt: skip
+        "the": 2,
+        "dog": 2,
+        "didn't": 1,
+        "sit": 1,
+        "ran": 1,
+        "dogs": 1,
+    }
     assert word_totals(iter([{"a": 2, "b": 1}, {"a": 1, "c": 4}])) == {
-        "words": 8, "distinct": 3, "top": [("c", 4), ("a", 3), ("b", 1)],
-    }  # fmt: skip
+        "words": 8,
+        "distinct": 3,
+        "top": [("c", 4), ("a", 3), ("b", 1)],
+    }
 
 
 @pytest.mark.workers

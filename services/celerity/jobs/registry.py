@@ -17,7 +17,8 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from celerity.jobs.models import Workload
@@ -28,14 +29,18 @@ ItemFunction = Callable[..., Json]
 NAME_PATTERN = r"^[a-z][a-z0-9_.\-]{0,63}$"
 
 
-@dataclass(frozen=True)
 class ItemContext:
     """What an item function may want beyond its input: which job and item it is, and the job's options (the load
-    tests' simulated cost and failure rate are such options)."""
+    tests' simulated cost and failure rate are such options). A plain slotted class: one is made per item, on the hot
+    path, where a frozen dataclass costs several times more."""
 
-    job_id: str
-    index: int
-    options: Mapping[str, Any] = field(default_factory=dict)
+    __slots__ = ("index", "job_id", "options")
+
+    def __init__(self, *, job_id: str, index: int, options: Mapping[str, Any] = MappingProxyType({})) -> None:
+        self.job_id, self.index, self.options = job_id, index, options
+
+    def __repr__(self) -> str:
+        return f"ItemContext(job_id={self.job_id!r}, index={self.index})"
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,8 @@ class JobType:
     schema: Mapping[str, Any] | None = None  # JSON Schema every inline item must satisfy
     takes_context: bool = False
 
-    def run(self, item: Json, context: ItemContext) -> Json:
+    def run(self, item: Json, context: ItemContext | None) -> Json:
+        """The function on one item (the context only for functions that take one)."""
         return self.function(item, context=context) if self.takes_context else self.function(item)
 
 
@@ -78,11 +84,17 @@ def job_type(
     def register(function: ItemFunction) -> ItemFunction:
         job_type_register(
             JobType(
-                name=name, function=function, canvas=Workload(canvas), queue=queue, chunk_size=chunk_size,
-                reduce=reduce, time_limit=time_limit, schema=schema,
+                name=name,
+                function=function,
+                canvas=Workload(canvas),
+                queue=queue,
+                chunk_size=chunk_size,
+                reduce=reduce,
+                time_limit=time_limit,
+                schema=schema,
                 takes_context="context" in inspect.signature(function).parameters,
             )
-        )  # fmt: skip  # the fields one per concept read better than ruff's one per line
+        )
         return function
 
     return register

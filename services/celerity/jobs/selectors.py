@@ -118,10 +118,16 @@ def job_items_page(
     )
     page: list[dict[str, Json]] = [
         # jobs of generated items have no input rows: item i's input is i
-        {"index": index, "state": names[state], "input": inputs.get(index, index), "output": output, "error": error,
-         "attempts": attempts}
+        {
+            "index": index,
+            "state": names[state],
+            "input": inputs.get(index, index),
+            "output": output,
+            "error": error,
+            "attempts": attempts,
+        }
         for index, state, output, error, attempts in rows
-    ]  # fmt: skip  # one item's fields on two lines, in the order the API shows them
+    ]
     return items.count(), page
 
 

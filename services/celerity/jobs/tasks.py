@@ -61,9 +61,15 @@ def job_chunk_run_task(
 ) -> int:
     """A chunk of a chunked, map or starmap job: its items, then their recording, in one task."""
     return services.job_chunk_run(
-        job_id=job_id, job_type=job_type, chunk_index=chunk_index, start=start, stop=stop, has_inputs=has_inputs,
-        options=options, retry=retry,
-    )  # fmt: skip  # the chunk's coordinates, then how to run it
+        job_id=job_id,
+        job_type=job_type,
+        chunk_index=chunk_index,
+        start=start,
+        stop=stop,
+        has_inputs=has_inputs,
+        options=options,
+        retry=retry,
+    )
 
 
 @shared_task(name="celerity.jobs.job_chunk_record", ignore_result=True)

@@ -56,9 +56,13 @@ def test_a_job_type_runs_through_every_canvas_and_reduces_over_the_successes(
     assert failed["count"] == 1
     (item,) = failed["items"]
     assert item == {
-        "index": 6, "state": "failed", "input": inputs[6], "output": None, "attempts": 1,
+        "index": 6,
+        "state": "failed",
+        "input": inputs[6],
+        "output": None,
+        "attempts": 1,
         "error": "ValueError: asked to fail: 'this one breaks'",
-    }  # fmt: skip
+    }
 
 
 def test_a_retry_reruns_only_the_failed_items_then_reduces_again(

@@ -48,9 +48,16 @@ def chain_step(
 
 
 def job_chunk_run(
-    *, job_id: str, job_type: str, chunk_index: int, start: int, stop: int, has_inputs: bool,
-    options: Mapping[str, Any], retry: bool = False,
-) -> int:  # fmt: skip  # the chunk's coordinates on one line, how to run it on the other
+    *,
+    job_id: str,
+    job_type: str,
+    chunk_index: int,
+    start: int,
+    stop: int,
+    has_inputs: bool,
+    options: Mapping[str, Any],
+    retry: bool = False,
+) -> int:
     """A whole chunk in one task: its items in order (what Celery's starmap task does), then their recording, so a
     chunk costs one message instead of a work task chained to a recording task. A retry's chunk runs only the items
     without an outcome."""

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from celerity.jobs import selectors
-from celerity.jobs.registry import ItemContext, JobType, Json, job_type_get
+from celerity.jobs.registry import ItemContext, Json, job_type_get
 from celerity.observability.metrics import JOB_TYPE_ITEM_SECONDS, observe_many
 
 Outcome = tuple[Json, str | None]
@@ -37,9 +37,15 @@ def item_run(*, job_type: str, job_id: str, index: int, item: Json, options: Map
 
 
 def items_run(
-    *, job_type: str, job_id: str, start: int, stop: int, has_inputs: bool, options: Mapping[str, Any],
+    *,
+    job_type: str,
+    job_id: str,
+    start: int,
+    stop: int,
+    has_inputs: bool,
+    options: Mapping[str, Any],
     retry: bool = False,
-) -> list[Outcome]:  # fmt: skip  # the items' coordinates, then how to run them
+) -> list[Outcome]:
     """The outcomes of items start..stop-1 in order, their inputs read in one query (or generated: item i's input
     is i). A retried chunk skips the items that have an outcome (`RECORDED`, which the recorder leaves alone). Item
     times are observed once per chunk (`observe_many`)."""
@@ -66,11 +72,16 @@ def _timed_run(
     if not selectors.job_accepts_work(job_id=job_id):
         return STOPPED, None
     definition = job_type_get(job_type)
+    context = ItemContext(job_id=job_id, index=index, options=options) if definition.takes_context else None
     started = time.perf_counter()
     try:
-        with _time_limit(definition):
-            outcome: Outcome = (definition.run(item, ItemContext(job_id=job_id, index=index, options=options)), None)
-    except Exception as exc:
+        if definition.time_limit:
+            with _time_limit(definition.time_limit):
+                output = definition.run(item, context)
+        else:  # no context manager on the hot path of the types without a limit (the demo's)
+            output = definition.run(item, context)
+        outcome: Outcome = (output, None)
+    except Exception as exc:  # the job type's code: whatever it raises fails this item only, and is recorded
         outcome = (None, f"{type(exc).__name__}: {exc}"[:2000])
     return outcome, time.perf_counter() - started
 
@@ -82,11 +93,10 @@ def item_input_run(*, job_type: str, job_id: str, index: int, has_inputs: bool, 
 
 
 @contextlib.contextmanager
-def _time_limit(definition: JobType) -> Iterator[None]:
-    """The job type's per-item limit, by SIGALRM: prefork runs tasks in each child's main thread. Elsewhere (a
-    thread pool) only the task's own time limit applies."""
-    limit = definition.time_limit
-    if not limit or threading.current_thread() is not threading.main_thread():
+def _time_limit(limit: float) -> Iterator[None]:
+    """A job type's per-item limit, by SIGALRM: prefork runs tasks in each child's main thread. Elsewhere (a thread
+    pool) only the task's own time limit applies."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
 

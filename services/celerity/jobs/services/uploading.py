@@ -62,10 +62,16 @@ def _upload(request: JobRequest, lines: Lines, definition: JobType) -> Job:
     ceiling = int(settings.CELERITY_MAX_UPLOAD_ITEMS)
     with transaction.atomic():
         job = Job.objects.create(
-            job_type=definition.name, workload=definition.canvas, items=0, has_inputs=True, chunk_size=1,
-            queue=request.queue or "", item_cost_ms=request.item_cost_ms, fail_rate=request.fail_rate,
+            job_type=definition.name,
+            workload=definition.canvas,
+            items=0,
+            has_inputs=True,
+            chunk_size=1,
+            queue=request.queue or "",
+            item_cost_ms=request.item_cost_ms,
+            fail_rate=request.fail_rate,
             idempotency_key=request.idempotency_key or None,
-        )  # fmt: skip  # the row's columns as job_create writes them; items and chunk size once counted
+        )
         count, batch = 0, []
         for line in lines:
             if count >= ceiling:
