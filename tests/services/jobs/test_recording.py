@@ -10,6 +10,7 @@ import pytest
 
 from celerity.jobs import services
 from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobStatus, Workload
+from celerity.jobs.services.running import Outcome
 from celerity.observability.metrics import ITEMS_PROCESSED_TOTAL, JOBS_TOTAL
 from tests.services.jobs.outcomes import outcomes
 
@@ -149,3 +150,17 @@ def test_chain_steps_accumulate_outcomes(started_job: Callable[..., Job]) -> Non
             previous=steps, job_type="chain", index=index, job_id=str(job.id), has_inputs=False, options={}
         )
     assert steps == [(0, None), (1, None), (4, None)]
+
+
+def test_an_output_that_is_not_json_fails_its_item_alone(started_job: Callable[..., Job]) -> None:
+    job = started_job(Workload.CHUNKED, items=6, chunk_size=3)
+    chunk: list[Outcome] = [(0, None), ({1, 2}, None), (float("nan"), None)]
+    assert services.job_chunk_record(job_id=str(job.id), chunk_index=0, outcomes=chunk) == 3
+    rows = {row.index: row for row in Item.objects.filter(job=job)}
+    assert (rows[0].state, rows[0].output) == (ItemState.DONE, 0)
+    assert rows[1].state == rows[2].state == ItemState.FAILED
+    assert rows[1].error.startswith("the output is not JSON: TypeError: Object of type set")
+    assert rows[2].error.startswith("the output is not JSON: ValueError: Out of range float")
+    group = started_job(Workload.GROUP, items=1, chunk_size=1)
+    assert services.job_item_record(job_id=str(group.id), index=0, outcome=({3}, None)) is True
+    assert Item.objects.get(job=group).error.startswith("the output is not JSON")

@@ -36,11 +36,17 @@ def peak(pid: int) -> int:
 
 
 def pool_children(metrics_port: int) -> list[int]:
-    """The prefork children of the worker whose parent serves metrics on this port (ours, not another session's)."""
-    for connection in psutil.net_connections(kind="tcp"):
-        if connection.status == psutil.CONN_LISTEN and connection.laddr.port == metrics_port and connection.pid:
-            return [child.pid for child in psutil.Process(connection.pid).children()]
-    raise AssertionError(f"no worker listens on {metrics_port}")
+    """The prefork children of the worker whose parent serves metrics on this port (ours, not another session's).
+    Children forked after the server started hold its socket too, so the parent is the holder whose parent is not."""
+    holders = {
+        c.pid
+        for c in psutil.net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == metrics_port and c.pid
+    }
+    (parent,) = [pid for pid in holders if psutil.Process(pid).ppid() not in holders]
+    children = [child.pid for child in psutil.Process(parent).children()]
+    assert children, f"the worker {parent} on port {metrics_port} has no pool processes"
+    return children
 
 
 def test_an_upload_of_100000_items_never_holds_them_in_the_web_or_a_worker(

@@ -98,8 +98,9 @@ def job_item_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
     commit always sees every other outcome; a redelivered member that writes nothing still runs it, in case the first
     delivery died between its commit and its check.
     """
+    _, (checked,) = _encoded([outcome])
     with connection.cursor() as cursor:
-        output, error = outcome
+        output, error = checked
         params: dict[str, str | int | None] = {
             "job": job_id,
             "index": index,
@@ -123,8 +124,8 @@ def _items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcom
     """(items newly recorded, of which failed, job type, workload) for one chunk's outcomes, or for the whole job's
     when `chunk_index` is None."""
     started = time.perf_counter()
-    outputs = [_json(output, error) for output, error in outcomes]
-    errors = [error for _, error in outcomes]
+    outputs, outcomes = _encoded(outcomes)
+    errors = [error for _, error in outcomes] if any(error is not None for _, error in outcomes) else []
     with connection.cursor() as cursor:
         cursor.execute(statements.RECORD, {"job": job_id, "chunk": chunk_index, "outputs": outputs, "errors": errors})
         row = cursor.fetchone()
@@ -145,8 +146,24 @@ def _items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcom
 
 
 def _json(output: Json, error: str | None) -> str | None:
-    """An output as the JSON text the statements cast to jsonb; a failed item has none."""
+    """An output (checked by `_encoded`) as the JSON text the statements cast to jsonb; a failed item has none."""
     return None if error is not None else json.dumps(output)
+
+
+def _encoded(outcomes: Sequence[Outcome]) -> tuple[str, Sequence[Outcome]]:
+    """The outputs as one JSON array, encoded once per chunk. An output that is not JSON (a set, NaN) fails its item
+    alone, like an exception would; only then is each output encoded on its own to find which."""
+    try:
+        return json.dumps([output for output, _ in outcomes], allow_nan=False), outcomes
+    except (TypeError, ValueError):
+        checked: list[Outcome] = []
+        for output, error in outcomes:
+            try:
+                json.dumps(output, allow_nan=False)
+                checked.append((output, error))
+            except (TypeError, ValueError) as exc:
+                checked.append((None, f"the output is not JSON: {type(exc).__name__}: {exc}"[:2000]))
+        return json.dumps([output for output, _ in checked]), checked
 
 
 def _count(job_type: str, workload: str, recorded: int, failed: int) -> None:

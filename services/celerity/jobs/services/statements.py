@@ -24,7 +24,8 @@ UPSERT = f"""
 NUMBER = "CASE WHEN jsonb_typeof({0}.output) = 'number' THEN round(({0}.output)::numeric) END"
 
 # Outcomes of one chunk (`chunk` = its index) or of the whole job (`chunk` NULL, the chord's body), with the first
-# outcome at the chunk's (or the job's) first item: `outputs` (JSON text) and `errors` (NULL where the item succeeded).
+# outcome at the chunk's (or the job's) first item: `outputs`, one JSON array (one encoding per chunk, not per item),
+# and `errors`, NULL where the item succeeded (ROWS FROM pads a shorter array with NULLs: no errors, no array).
 # Items are inserted in index order, so racing recorders of the same items queue instead of deadlocking; a chunk row
 # grows only by the rows this very statement wrote. Returns (job type, workload, status, items expected, items
 # recorded, of which failed, chunk rows to update, chunk rows updated); nothing is written when the job is not running
@@ -40,9 +41,11 @@ WITH job AS (
 ), written AS (
     INSERT INTO {ITEMS} AS item (job_id, index, state, output, error, attempts, writes)
     SELECT %(job)s::uuid, span.first + v.n - 1, CASE WHEN v.error IS NULL THEN {DONE} ELSE {FAILED} END,
-           v.output::jsonb, coalesce(v.error, ''), 1, 1
-    FROM job, span, unnest(%(outputs)s::text[], %(errors)s::text[]) WITH ORDINALITY AS v(output, error, n)
-    WHERE job.status = '{RUNNING}' AND span.expected = cardinality(%(outputs)s::text[])
+           CASE WHEN v.error IS NULL THEN v.output END, coalesce(v.error, ''), 1, 1
+    FROM job, span,
+         ROWS FROM (jsonb_array_elements(%(outputs)s::jsonb), unnest(%(errors)s::text[])) WITH ORDINALITY
+             AS v(output, error, n)
+    WHERE job.status = '{RUNNING}' AND span.expected = jsonb_array_length(%(outputs)s::jsonb)
     ORDER BY v.n
     {UPSERT}
     RETURNING index, state, output
