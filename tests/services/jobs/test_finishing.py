@@ -10,6 +10,7 @@ import pytest
 from celerity.jobs import services
 from celerity.jobs.errors import JobNotFoundError, JobStateError
 from celerity.jobs.models import Job, JobStatus, Workload
+from celerity.jobs.registry import JobType, job_type_register, job_type_unregister
 from celerity.observability.metrics import JOBS_TOTAL
 from tests.services.jobs.outcomes import outcomes
 
@@ -55,3 +56,25 @@ def test_a_job_is_counted_once_however_it_ends(started_job: Callable[..., Job]) 
     assert (finished.status, finished.error) == (JobStatus.FAILED, "SoftTimeLimitExceeded: ")
     assert finished.result == {"sum": 0, "count": 0}
     assert failed._value.get() == before + 1
+
+
+@pytest.mark.parametrize(
+    ("reduce", "error"),
+    [
+        (lambda outputs: 1 / 0, "reduce failed: ZeroDivisionError: division by zero"),
+        (lambda outputs: set(outputs), "reduce failed: TypeError: Object of type set is not JSON serializable"),
+    ],
+)
+def test_a_reduce_that_fails_fails_the_job_with_its_reason(
+    started_job: Callable[..., Job], reduce: Callable[[Any], Any], error: str
+) -> None:
+    job_type_register(JobType(name="test-failing-reduce", function=lambda item: item, reduce=reduce))
+    try:
+        job = started_job(Workload.CHUNKED, items=3, chunk_size=3)
+        Job.objects.filter(id=job.id).update(job_type="test-failing-reduce")
+        services.job_chunk_record(job_id=str(job.id), chunk_index=0, outcomes=outcomes([1, 2, 3]))
+        finished = Job.objects.get(id=job.id)
+        assert (finished.status, finished.error) == (JobStatus.FAILED, error)
+        assert finished.result == {"count": 3, "failed": 0}
+    finally:
+        job_type_unregister("test-failing-reduce")

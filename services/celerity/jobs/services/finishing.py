@@ -5,6 +5,7 @@ safely and only the winner counts the job in the metrics.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -38,8 +39,10 @@ def job_finish(*, job_id: uuid.UUID | str) -> bool:
     if reduce is not None:
         result = {"count": progress.done, "failed": progress.failed}
         try:
-            result["reduce"] = reduce(selectors.job_outputs_get(job_id=job_id))
-        except Exception as exc:
+            reduced = reduce(selectors.job_outputs_get(job_id=job_id))
+            json.dumps(reduced, allow_nan=False)  # a value the job row cannot store fails the job, not the task
+            result["reduce"] = reduced
+        except Exception as exc:  # the job type's code: whatever it raises fails the job, with its reason
             status, error = JobStatus.FAILED, f"reduce failed: {type(exc).__name__}: {exc}"[:2000]
     now = timezone.now()
     won = Job.objects.filter(id=job_id, status=JobStatus.RUNNING).update(
