@@ -133,7 +133,7 @@ async def test_every_referenced_metric_and_label_value_is_in_the_live_scrape(
             within=60,
             what="the operator scaled the pool up",
         )
-        succeeded, statuses, cancelled, lost, deadlocked, _ = await work
+        succeeded, failed_items, statuses, cancelled, lost, deadlocked, _ = await work
         await asyncio.to_thread(workload.drained, info)
         operator = await asyncio.to_thread(scrape, f"http://127.0.0.1:{operator_port}/metrics")
     app.close()
@@ -143,6 +143,7 @@ async def test_every_referenced_metric_and_label_value_is_in_the_live_scrape(
 
     # The workload did what each scenario says, so the series below come from the paths they name.
     assert [job["status"] for job in succeeded] == ["succeeded", "succeeded"], succeeded
+    assert (failed_items["status"], failed_items["progress"]["failed"]) == ("failed", 4), failed_items
     assert statuses == [401, 404, 422, 409]
     assert cancelled["status"] == "cancelled"
     assert lost["status"] == "succeeded", lost

@@ -145,7 +145,8 @@ def job_deadlocked(info: StackInfo) -> dict[str, Any]:
         locker.execute("SET lock_timeout = '30s'")
         started = f"SELECT 1 FROM {chunks} WHERE job_id = %s"  # noqa: S608 - the model's table name
         wait_for(lambda: watcher.execute(started, [job_id]).fetchone(), within=30, what="the job's chunk row")
-        insert = f"INSERT INTO {table} (job_id, index, state, value, writes) VALUES (%s, %s, 1, 0, 1)"  # noqa: S608 - the model's table name
+        columns = "(job_id, index, state, output, error, attempts, writes) VALUES (%s, %s, 1, '0', '', 1, 1)"
+        insert = f"INSERT INTO {table} {columns}"
         locker.execute(insert, [job_id, 3])
         locker_pid = locker.info.backend_pid
         blocked = "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))"
