@@ -49,7 +49,7 @@ fmt: $(STAMP) ## format and autofix
 	@$(BIN)/ruff check --fix .
 
 .PHONY: tools
-tools: ## install promtool (Debian's prometheus package) when missing and possible
+tools: ## install promtool, podman, runc and debootstrap (Debian's packages) when missing and possible
 	@bash scripts/install-tools.sh
 
 # Targets whose implementation has not landed yet say so instead of failing with a stack trace.
@@ -68,7 +68,7 @@ bench: $(STAMP) ## benchmark Celerity against bare Celery on the same Redis; ref
 	@$(BIN)/python -m loadtests.bench
 
 .PHONY: images
-images: ## build the services and operator images with docker or podman
+images: ## build the services and operator images with docker or podman (a local Debian base when none can be pulled)
 	$(call needs,scripts/images.sh,#4)
 	@bash scripts/images.sh
 
