@@ -1,0 +1,138 @@
+"""Fixtures of the image tests: podman (or a failure saying what to install), both images built (only when their
+inputs changed), the chart's pods rendered for this host, the host's Redis and Postgres, and the running stack."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.servers import free_port
+from tests.charts.rendering import pod_templates, render_chart
+from tests.images import kubelet, podman
+from tests.images.datastores import host_datastores
+from tests.images.pods import Pod
+from tests.operator.conftest import generate_names  # noqa: F401  # kmock names the operator's Events (a fixture)
+
+TOKEN = "images-test-token"
+COMPONENTS = ("services", "operator")
+_SIZES: list[str] = []  # reported at the end of the run
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _SIZES:
+        terminalreporter.write_sep("-", "image sizes")
+        for line in _SIZES:
+            terminalreporter.write_line(line)
+
+
+def host_values() -> dict[str, Any]:
+    """Values that fit the host's network: every port free (the pods share the host's), fixed secrets so every
+    render agrees on them. Nothing else differs from the chart's defaults."""
+    return {
+        "web": {"port": free_port()},
+        "workers": {"metricsPort": free_port()},
+        "operator": {"healthPort": free_port(), "metricsPort": free_port()},
+        "secrets": {"apiToken": TOKEN, "djangoSecretKey": "images-test-secret-key-" + "x" * 30},
+    }
+
+
+def our_images() -> set[str]:
+    objects = render_chart(host_values(), validate=False)
+    return {c["image"] for _, t in pod_templates(objects) for c in t["spec"]["containers"]
+            if c["image"].split(":")[0].endswith(tuple(f"celerity/{n}" for n in COMPONENTS))}  # fmt: skip
+
+
+def rendered_pods(secret_overrides: dict[str, str]) -> dict[str, Pod]:
+    """Every workload of the chart that runs one of our images, by name, each from a render of its own: ports
+    (the same value for every pool) must not collide on the host's network, so each gets fresh ones."""
+    names = [owner["metadata"]["name"] for owner, template in pod_templates(render_chart(host_values(), validate=False))
+             if {c["image"] for c in template["spec"]["containers"]} & our_images()]  # fmt: skip
+    pods = {}
+    for name in names:
+        objects = render_chart(host_values(), validate=False)
+        (owner,) = [o for o, _ in pod_templates(objects) if o["metadata"]["name"] == name]
+        pods[name] = Pod(owner, objects, secret_overrides)
+    return pods
+
+
+@pytest.fixture
+def namespace_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kmock 0.8 reads `/api/v1/namespaces[/NAME]` as a namespace prefix with no resource (500). kopf lists them when it
+    watches one namespace (the chart's --namespace). A gap of the mock: parse them as the resource they are."""
+    from kmock._internal import parsing
+
+    parse = parsing.parse_path
+
+    def parsed(path: str) -> Any:
+        parts = path.strip("/").split("/")
+        if parts[:3] == ["api", "v1", "namespaces"] and len(parts) <= 4:
+            name = parts[3] if len(parts) == 4 else None
+            return parsing.ParsedPath(group="", version="v1", plural="namespaces", name=name)
+        return parse(path)
+
+    monkeypatch.setattr(parsing, "parse_path", parsed)
+
+
+@pytest.fixture(scope="session")
+def images() -> dict[str, str]:
+    """Both images, built with `make images`'s script (which skips an image whose inputs are unchanged)."""
+    if os.environ.get("SKIP_IMAGES") == "1":
+        pytest.skip("SKIP_IMAGES=1: the images are not built or run (CI never sets it)")
+    missing = podman.missing()
+    if missing:
+        pytest.fail(f"cannot build or run the images: {missing}", pytrace=False)
+    result = podman.build_images()
+    assert result.returncode == 0, f"scripts/images.sh failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    built = {}
+    for image in sorted(our_images()):
+        size = podman.image_size(image)
+        _SIZES.append(f"{image}: {size / 1e6:.0f} MB")
+        built[image.split(":")[0].rsplit("/", 1)[-1]] = image
+    return built
+
+
+@dataclass
+class Stack:
+    pods: dict[str, Pod]
+    workdir: Path
+    running: dict[str, kubelet.Running] = field(default_factory=dict)
+    exit_codes: dict[str, int] = field(default_factory=dict)  # the Jobs'
+
+    def url(self, path: str) -> str:
+        web = self.running["celerity-web"]
+        return f"http://127.0.0.1:{web.pod.port('http')}{path}"
+
+
+@pytest.fixture(scope="module")
+def stack(images: dict[str, str]) -> Iterator[Stack]:
+    """The migration Job run to completion, then every Deployment of the services image running and started.
+    The operator's Deployment is left to its test, which gives it a Kubernetes API (kmock)."""
+    workdir = Path(tempfile.mkdtemp(prefix="celerity-images-"))
+    suffix = f"{os.getpid()}"
+    with host_datastores(workdir) as overrides:
+        pods = rendered_pods(overrides)
+        result = Stack(pods, workdir)
+        try:
+            for name, pod in pods.items():
+                if pod.workload["kind"] == "Job":
+                    running, code = kubelet.run_job(pod, suffix=suffix, workdir=workdir)
+                    result.running[name], result.exit_codes[name] = running, code
+                    assert code == 0, f"the Job {name} failed ({code})\n{running.logs()}"
+            for name, pod in pods.items():
+                if pod.workload["kind"] == "Deployment" and pod.container["image"] == images["services"]:
+                    result.running[name] = kubelet.run(pod, suffix=suffix, workdir=workdir)
+            for running in result.running.values():
+                if running.pod.workload["kind"] == "Deployment":
+                    kubelet.wait_started(running)
+            yield result
+        finally:
+            for running in result.running.values():
+                podman.remove(running.container)
+            shutil.rmtree(workdir, ignore_errors=True)
