@@ -85,7 +85,11 @@ def root_writes(name: str) -> list[str]:
     points of its volumes and of the files it provides, and their parent directories. A file a process wrote outside
     its volumes stays in the list."""
     config = inspect(name)
-    destinations = [*RUNTIME_FILES, *(m["Destination"] for m in config["Mounts"]), *(config["HostConfig"]["Tmpfs"] or {})]
+    destinations = [
+        *RUNTIME_FILES,
+        *(m["Destination"] for m in config["Mounts"]),
+        *(config["HostConfig"]["Tmpfs"] or {}),
+    ]
     mounts = [re.sub(r"^/var/run/", "/run/", path) for path in destinations]  # /var/run links to /run in the image
 
     def made_by_runtime(path: str) -> bool:
