@@ -52,8 +52,9 @@ def our_images() -> set[str]:
 def rendered_pods(secret_overrides: dict[str, str]) -> dict[str, Pod]:
     """Every workload of the chart that runs one of our images, by name, each from a render of its own: ports
     (the same value for every pool) must not collide on the host's network, so each gets fresh ones."""
+    ours = our_images()
     names = [owner["metadata"]["name"] for owner, template in pod_templates(render_chart(host_values(), validate=False))
-             if {c["image"] for c in template["spec"]["containers"]} & our_images()]  # fmt: skip
+             if {c["image"] for c in template["spec"]["containers"]} & ours]  # fmt: skip
     pods = {}
     for name in names:
         objects = render_chart(host_values(), validate=False)
@@ -88,6 +89,7 @@ def images() -> dict[str, str]:
     missing = podman.missing()
     if missing:
         pytest.fail(f"cannot build or run the images: {missing}", pytrace=False)
+    podman.remove_orphans(kubelet.LABEL)
     result = podman.build_images()
     assert result.returncode == 0, f"scripts/images.sh failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     built = {}

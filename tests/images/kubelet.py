@@ -4,6 +4,7 @@ container, tcpSocket), run a Job to completion, stop a pod (preStop hook, then S
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -17,6 +18,7 @@ from tests.images import podman
 from tests.images.pods import POD_IP, Pod
 
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
+LABEL = "dev.celerity.test"  # on every container a test starts, with the pid of the test process
 STARTUP_DEADLINE = 240.0  # only stops a hung test: two shared cores may start four containers at once
 
 
@@ -38,7 +40,7 @@ def run(pod: Pod, *, suffix: str, workdir: Path, extra: list[str] | None = None)
     args = pod.run_args(container, pod_name, workdir)
     image_at = args.index(pod.container["image"])
     podman.remove(container)  # a leftover of an interrupted run of this same test
-    labels = ["--label", "dev.celerity.test=images"]
+    labels = ["--label", f"{LABEL}=images", "--label", f"{LABEL}.pid={os.getpid()}"]
     try:
         podman.podman(*args[:image_at], *podman.RUN_LIMITS, *labels, *(extra or []), *args[image_at:])
     except podman.PodmanError:

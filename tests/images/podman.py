@@ -115,3 +115,18 @@ def build_images(**env: str) -> subprocess.CompletedProcess[str]:
 
 def inspect_image_id(image: str) -> str:
     return podman("image", "inspect", "--format", "{{.Id}}", image).strip()
+
+
+def remove_orphans(label: str) -> list[str]:
+    """Containers an earlier, interrupted run of these tests left behind (their `<label>.pid` process is gone).
+    Detached containers outlive a killed pytest, and would hold their ports and CPU."""
+    rows = podman(
+        "ps", "--all", "--filter", f"label={label}", "--format", f'{{{{.Names}}}} {{{{ index .Labels "{label}.pid" }}}}'
+    )
+    orphans = []
+    for row in rows.splitlines():
+        name, _, pid = row.partition(" ")
+        if not pid.strip().isdigit() or not Path(f"/proc/{pid.strip()}").exists():
+            remove(name)
+            orphans.append(name)
+    return orphans

@@ -190,6 +190,7 @@ def test_sigterm_on_a_busy_worker_loses_nothing_and_exits_0_within_the_grace_per
         time.sleep(0.2)
     code, took = kubelet.stop(worker)
     assert code == 0, f"exit {code} on SIGTERM\n{worker.logs()}"
+    assert job_state(stack, job)["status"] == "running", "the worker was stopped with work left (it was busy)"
     assert took < worker.pod.grace_seconds, f"took {took:.0f}s of a {worker.pod.grace_seconds}s grace period"
     print(f"bulk worker: SIGTERM while busy -> exit 0 in {took:.1f}s (grace {worker.pod.grace_seconds}s)")
     podman.podman("start", worker.container)  # the Deployment's replacement pod
