@@ -30,10 +30,15 @@ def leaves(canvas: object) -> list[object]:
 
 @pytest.mark.parametrize(
     ("workload", "work_task", "work_queue"),
-    [(Workload.CHUNKED, "celery.starmap", "bulk"), (Workload.MAP, "celery.map", "bulk"),
-     (Workload.STARMAP, "celery.starmap", "bulk"), (Workload.CHAIN, workloads.CHAIN_STEP, "default"),
-     (Workload.GROUP, workloads.ITEM_RECORD, "default"), (Workload.CHORD, workloads.ITEM, "default")],
-)  # fmt: skip
+    [
+        (Workload.CHUNKED, "celery.starmap", "bulk"),
+        (Workload.MAP, "celery.map", "bulk"),
+        (Workload.STARMAP, "celery.starmap", "bulk"),
+        (Workload.CHAIN, workloads.CHAIN_STEP, "default"),
+        (Workload.GROUP, workloads.ITEM_RECORD, "default"),
+        (Workload.CHORD, workloads.ITEM, "default"),
+    ],
+)
 def test_each_workload_routes_its_work_and_its_bookkeeping(workload: Workload, work_task: str, work_queue: str) -> None:
     tasks = [leaf for canvas in workloads.job_canvases(job(workload, 25, 10)) for leaf in leaves(canvas)]
     work = [t for t in tasks if t.task == work_task]  # type: ignore[attr-defined]

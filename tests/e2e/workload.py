@@ -60,8 +60,14 @@ class Api:
         return dict(response.json())
 
     def wait(self, job_id: str, *, until: tuple[str, ...] = FINISHED, within: float = 60) -> dict[str, Any]:
-        return dict(wait_for(lambda: (job := self.job(job_id))["status"] in until and job, within=within,
-                             what=f"job {job_id} {'/'.join(until)}", every=0.1))  # fmt: skip
+        return dict(
+            wait_for(
+                lambda: (job := self.job(job_id))["status"] in until and job,
+                within=within,
+                what=f"job {job_id} {'/'.join(until)}",
+                every=0.1,
+            )
+        )
 
     def cancel(self, job_id: str) -> requests.Response:
         return self.session.post(f"{self.url}/jobs/{job_id}/cancel", timeout=30)
@@ -137,8 +143,11 @@ def job_deadlocked(info: StackInfo) -> dict[str, Any]:
         locker_pid = locker.info.backend_pid
         blocked = "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))"
         for attempt in range(RETRY_ATTEMPTS):
-            wait_for(lambda: watcher.execute(blocked, [locker_pid]).fetchone(), within=30,
-                     what=f"the recorder waiting for the last row (attempt {attempt + 1})")  # fmt: skip
+            wait_for(
+                lambda: watcher.execute(blocked, [locker_pid]).fetchone(),
+                within=30,
+                what=f"the recorder waiting for the last row (attempt {attempt + 1})",
+            )
             locker.execute("SAVEPOINT cycle")
             locker.execute(lock, [ids[0]])  # granted once Postgres has aborted the recorder
             locker.execute("ROLLBACK TO SAVEPOINT cycle")
@@ -156,7 +165,11 @@ def drained(info: StackInfo, *, queues: tuple[str, ...] = ("default", "bulk"), w
     """Until no message waits in the queues and none is held unacknowledged by a worker."""
     client = redis.Redis.from_url(info.redis_url)
     try:
-        wait_for(lambda: not any(client.llen(q) for q in queues) and not client.hlen("unacked"), within=within,
-                 what="the workers drained the queues", every=0.1)  # fmt: skip
+        wait_for(
+            lambda: not any(client.llen(q) for q in queues) and not client.hlen("unacked"),
+            within=within,
+            what="the workers drained the queues",
+            every=0.1,
+        )
     finally:
         client.close()
