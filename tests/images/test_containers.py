@@ -7,7 +7,6 @@ Redis and Postgres are the host's. Needs podman and runc (`make tools`); SKIP_IM
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 import uuid
 from pathlib import Path
@@ -15,18 +14,14 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 
-from tests.images import kubelet, podman
+from tests.images import apiserver, kubelet, podman
 from tests.images.conftest import TOKEN, Stack
 from tests.images.pods import quantity
-from tests.operator.apiserver import admit
-from tests.operator.cluster import WP, Cluster
 
 pytestmark = [pytest.mark.images, pytest.mark.slow]
 REQUIRED = {"celerity-migrate", "celerity-web", "celerity-worker-default", "celerity-worker-bulk", "celerity-operator"}
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-KUBECONFIG = "/var/run/celerity/kubeconfig"  # stands in for the service account token the kubelet would mount
 
 
 def submit(stack: Stack, **job: Any) -> str:
@@ -127,33 +122,8 @@ async def test_the_operator_container_scales_a_pool_on_backlog(
     stack: Stack, kmock: Any, generate_names: None, namespace_paths: None, tmp_path: Path
 ) -> None:
     pod = stack.pods["celerity-operator"]
-    cluster = Cluster(kmock)  # the resources kopf needs declared, the CRD stored
-    kmock.objects["v1/namespaces", None, pod.namespace] = {
-        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": pod.namespace, "uid": str(uuid.uuid4())},
-    }  # fmt: skip
-    pools = [o for o in pod.objects if o["kind"] == "WorkerPool"]
-    for obj in [*pools, *(o for o in pod.objects if o["kind"] == "Deployment" and "worker" in o["metadata"]["name"])]:
-        obj["metadata"].update(uid=str(uuid.uuid4()), resourceVersion="1", generation=1)
-    for pool in pools:
-        kmock.objects[WP, pod.namespace, pool["metadata"]["name"]] = admit(pool)
-        deployment = pool["spec"]["deploymentName"]
-        (rendered,) = [o for o in pod.objects if o["kind"] == "Deployment" and o["metadata"]["name"] == deployment]
-        kmock.objects["apps/v1/deployments", pod.namespace, deployment] = {**rendered, "spec": {"replicas": 1}}
-    for secret in {p["spec"]["broker"]["secretRef"]["name"] for p in pools if p["spec"].get("broker")}:
-        data = {k: base64.b64encode(v.encode()).decode() for k, v in pod.data("Secret", secret).items()}
-        kmock.objects["v1/secrets", pod.namespace, secret] = {
-            "apiVersion": "v1", "kind": "Secret", "data": data,
-            "metadata": {"name": secret, "namespace": pod.namespace, "uid": str(uuid.uuid4())},
-        }  # fmt: skip
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
-        "clusters": [{"name": "kmock", "cluster": {"server": str(kmock.url)}}],
-        "users": [{"name": "operator", "user": {}}],
-        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "operator"}}],
-    }))  # fmt: skip
-    kubeconfig.chmod(0o644)
-    mount = ["--volume", f"{kubeconfig}:{KUBECONFIG}:ro", "--env", f"KUBECONFIG={KUBECONFIG}"]
+    cluster = apiserver.cluster_from_render(kmock, pod, replicas=1)
+    mount = apiserver.kubeconfig_mount(kmock, tmp_path)
     operator = kubelet.run(pod, suffix=str(uuid.uuid4())[:8], workdir=stack.workdir, extra=mount)
     bulk = ("apps/v1/deployments", pod.namespace, "celerity-worker-bulk")
     try:
