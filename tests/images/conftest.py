@@ -3,9 +3,12 @@ inputs changed), the chart's pods rendered for this host, the host's Redis and P
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,7 @@ from tests.images.pods import Pod
 from tests.operator.conftest import generate_names  # noqa: F401  # kmock names the operator's Events (a fixture)
 
 TOKEN = "images-test-token"
+LOCK = Path(tempfile.gettempdir()) / "celerity-images.lock"
 COMPONENTS = ("services", "operator")
 _SIZES: list[str] = []  # reported at the end of the run
 
@@ -81,15 +85,41 @@ def namespace_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parsing, "parse_path", parsed)
 
 
-@pytest.fixture(scope="session")
-def images() -> dict[str, str]:
-    """Both images, built with `make images`'s script (which skips an image whose inputs are unchanged)."""
+@contextlib.contextmanager
+def machine_lock(*, within: float = 1200) -> Iterator[None]:
+    """One image test at a time on a machine: the images' tags are the machine's, so two checkouts testing at once
+    would build over each other's images. The other run finishes in minutes; this one waits for it."""
+    with LOCK.open("a+") as lock:
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another image test held {LOCK} for {within:.0f}s", pytrace=False)
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="module")
+def images() -> Iterator[dict[str, str]]:
+    """Both images, built with `make images`'s script (which skips an image whose inputs are unchanged), and this
+    machine's image tests to ourselves until the module's tests are done."""
     if os.environ.get("SKIP_IMAGES") == "1":
         pytest.skip("SKIP_IMAGES=1: the images are not built or run (CI never sets it)")
     missing = podman.missing()
     if missing:
         pytest.fail(f"cannot build or run the images: {missing}", pytrace=False)
-    podman.remove_orphans(kubelet.LABEL)
+    with machine_lock():
+        podman.remove_orphans(kubelet.LABEL)
+        yield _built()
+
+
+def _built() -> dict[str, str]:
     result = podman.build_images()
     assert result.returncode == 0, f"scripts/images.sh failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     built = {}
