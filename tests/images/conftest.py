@@ -31,7 +31,7 @@ _SIZES: list[str] = []  # reported at the end of the run
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _SIZES:
-        terminalreporter.write_sep("-", "image sizes")
+        terminalreporter.write_sep("-", "images (tests/images)")
         for line in _SIZES:
             terminalreporter.write_line(line)
 
@@ -120,8 +120,12 @@ def images() -> Iterator[dict[str, str]]:
 
 
 def _built() -> dict[str, str]:
+    began = time.monotonic()
     result = podman.build_images()
     assert result.returncode == 0, f"scripts/images.sh failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    _SIZES.append(f"scripts/images.sh took {time.monotonic() - began:.0f}s: " + "; ".join(
+        line.removeprefix(">> ") for line in result.stderr.splitlines() if "up to date" in line or "building" in line
+    ))  # fmt: skip
     built = {}
     for image in sorted(our_images()):
         size = podman.image_size(image)

@@ -19,7 +19,9 @@ from tests.images import apiserver, kubelet, podman
 from tests.images.conftest import TOKEN, Stack
 from tests.images.pods import quantity
 
-pytestmark = [pytest.mark.images, pytest.mark.slow]
+# The first test also waits for the module's fixtures: on a fresh machine, a Debian base (about a minute) and both
+# builds (about a minute each) come before the containers start.
+pytestmark = [pytest.mark.images, pytest.mark.slow, pytest.mark.timeout(1200)]
 REQUIRED = {"celerity-migrate", "celerity-web", "celerity-worker-default", "celerity-worker-bulk", "celerity-operator"}
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -176,3 +178,12 @@ def test_nothing_writes_outside_its_volumes(stack: Stack) -> None:
     assert attempt.returncode != 0
     assert "Read-only file system" in attempt.stderr
     assert podman.exec_in(web, ["sh", "-c", "echo x > /tmp/written"]).returncode == 0, "the tmp volume is writable"
+
+
+def test_the_web_stops_as_the_kubelet_stops_it(stack: Stack) -> None:
+    """The preStop hook the chart declares runs in the image, then SIGTERM: gunicorn exits 0 within the grace."""
+    web = stack.running["celerity-web"]
+    assert (web.pod.container.get("lifecycle") or {}).get("preStop"), "the chart declares a preStop hook"
+    code, took = kubelet.stop(web)
+    assert code == 0, f"exit {code} on SIGTERM\n{web.logs()}"
+    assert took < web.pod.grace_seconds, f"took {took:.0f}s of a {web.pod.grace_seconds}s grace period"
