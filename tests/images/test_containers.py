@@ -47,7 +47,7 @@ def finished(stack: Stack, job_id: str, *, within: float = 240) -> dict[str, Any
 
 
 def assert_correct(job: dict[str, Any], items: int) -> None:
-    assert job["status"] == "succeeded", job
+    assert job["status"] == "succeeded", f"{job['status']}: {job['error']!r}, progress {job['progress']}"
     assert job["result"] == {"sum": sum(i * i for i in range(items)), "count": items}, job
 
 
@@ -165,9 +165,15 @@ def test_sigterm_on_a_busy_worker_loses_nothing_and_exits_0_within_the_grace_per
     assert job_state(stack, job)["status"] == "running", "the worker was stopped with work left (it was busy)"
     assert took < worker.pod.grace_seconds, f"took {took:.0f}s of a {worker.pod.grace_seconds}s grace period"
     print(f"bulk worker: SIGTERM while busy -> exit 0 in {took:.1f}s (grace {worker.pod.grace_seconds}s)")
-    podman.podman("start", worker.container)  # the Deployment's replacement pod
-    kubelet.wait_started(worker)
-    assert_correct(finished(stack, job), items)
+    assert podman.root_writes(worker.container) == [], "the stopped worker wrote outside its volumes"
+    podman.remove(worker.container)
+    # The Deployment's replacement: a new pod (fresh emptyDirs), not the old container restarted.
+    replacement = kubelet.run(worker.pod, suffix=f"{worker.pod_name.rsplit('-', 1)[-1]}-2", workdir=stack.workdir)
+    stack.running["celerity-worker-bulk"] = replacement
+    kubelet.wait_started(replacement)
+    outcome = finished(stack, job)
+    assert outcome["status"] == "succeeded", f"{outcome['error']!r}, {outcome['progress']}\n{replacement.logs()}"
+    assert_correct(outcome, items)
 
 
 def test_nothing_writes_outside_its_volumes(stack: Stack) -> None:
