@@ -2,7 +2,8 @@
 # Prints the base image both Dockerfiles build FROM (their PYTHON_IMAGE build argument), building it first when needed.
 #
 # - PYTHON_IMAGE set: that image, untouched (pin it by digest there).
-# - docker, or a registry that answers: nothing to do, prints nothing; the Dockerfiles' default base is pulled.
+# - docker: nothing to do, prints nothing; the Dockerfiles' default base is pulled by the build.
+# - podman and a registry that answers: the default base, pulled under its full name (docker.io/library/...).
 # - otherwise (podman with no reachable registry, as on a sandboxed build machine): Debian bookworm's own python3
 #   from Debian's packages (debootstrap --variant=minbase), `python` linked to python3 as the official images do,
 #   the machine's CA bundle inside (pip in the build then trusts a TLS-intercepting proxy), imported as LOCAL_BASE.
@@ -22,10 +23,10 @@ fi
 engine="$(container_engine)"
 [ "$engine" = podman ] || exit 0
 default_base="$(sed -n 's/^ARG PYTHON_IMAGE=//p' "$CELERITY_ROOT/services/Dockerfile")"
-if podman_cmd image exists "$default_base" || podman_cmd image exists "docker.io/library/$default_base"; then
-  exit 0
-fi
-if podman_cmd pull --quiet "docker.io/library/$default_base" >/dev/null 2>&1; then
+# The official image, fully qualified: podman resolves short names only where registries.conf says how.
+official="docker.io/library/$default_base"
+if podman_cmd image exists "$official" || podman_cmd pull --quiet "$official" >/dev/null 2>&1; then
+  echo "$official"
   exit 0
 fi
 if podman_cmd image exists "$LOCAL_BASE"; then

@@ -58,7 +58,7 @@ def context_files(root: Path) -> Iterator[str]:
 def copied_sources(dockerfile: Path) -> list[str]:
     """The context paths the Dockerfile's COPY instructions read (not those copied from another stage)."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
-    sources = []
+    sources: list[str] = []
     for line in text.splitlines():
         words = line.split()
         if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
