@@ -49,16 +49,23 @@ def host_values() -> dict[str, Any]:
 
 def our_images() -> set[str]:
     objects = render_chart(host_values(), validate=False)
-    return {c["image"] for _, t in pod_templates(objects) for c in t["spec"]["containers"]
-            if c["image"].split(":")[0].endswith(tuple(f"celerity/{n}" for n in COMPONENTS))}  # fmt: skip
+    return {
+        c["image"]
+        for _, t in pod_templates(objects)
+        for c in t["spec"]["containers"]
+        if c["image"].split(":")[0].endswith(tuple(f"celerity/{n}" for n in COMPONENTS))
+    }
 
 
 def rendered_pods(secret_overrides: dict[str, str]) -> dict[str, Pod]:
     """Every workload of the chart that runs one of our images, by name, each from a render of its own: ports
     (the same value for every pool) must not collide on the host's network, so each gets fresh ones."""
     ours = our_images()
-    names = [owner["metadata"]["name"] for owner, template in pod_templates(render_chart(host_values(), validate=False))
-             if {c["image"] for c in template["spec"]["containers"]} & ours]  # fmt: skip
+    names = [
+        owner["metadata"]["name"]
+        for owner, template in pod_templates(render_chart(host_values(), validate=False))
+        if {c["image"] for c in template["spec"]["containers"]} & ours
+    ]
     pods = {}
     for name in names:
         objects = render_chart(host_values(), validate=False)
@@ -123,9 +130,14 @@ def _built() -> dict[str, str]:
     began = time.monotonic()
     result = podman.build_images()
     assert result.returncode == 0, f"scripts/images.sh failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-    _SIZES.append(f"scripts/images.sh took {time.monotonic() - began:.0f}s: " + "; ".join(
-        line.removeprefix(">> ") for line in result.stderr.splitlines() if "up to date" in line or "building" in line
-    ))  # fmt: skip
+    _SIZES.append(
+        f"scripts/images.sh took {time.monotonic() - began:.0f}s: "
+        + "; ".join(
+            line.removeprefix(">> ")
+            for line in result.stderr.splitlines()
+            if "up to date" in line or "building" in line
+        )
+    )
     built = {}
     for image in sorted(our_images()):
         size = podman.image_size(image)

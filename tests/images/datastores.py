@@ -26,8 +26,10 @@ class _Forward(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as upstream:
             upstream.connect(self.target)
-            pumps = [threading.Thread(target=_pump, args=(self.request, upstream), daemon=True),
-                     threading.Thread(target=_pump, args=(upstream, self.request), daemon=True)]  # fmt: skip
+            pumps = [
+                threading.Thread(target=_pump, args=(self.request, upstream), daemon=True),
+                threading.Thread(target=_pump, args=(upstream, self.request), daemon=True),
+            ]
             for pump in pumps:
                 pump.start()
             for pump in pumps:

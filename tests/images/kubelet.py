@@ -54,8 +54,10 @@ def call_probe(running: Running, probe: dict[str, Any]) -> tuple[bool, str]:
     timeout = float(probe.get("timeoutSeconds", 1))
     if "httpGet" in probe:
         get = probe["httpGet"]
-        url = f"{get.get('scheme', 'HTTP').lower()}://{get.get('host', POD_IP)}:{running.pod.port(get['port'])}" \
-              f"{get.get('path', '/')}"  # fmt: skip
+        url = (
+            f"{get.get('scheme', 'HTTP').lower()}://{get.get('host', POD_IP)}:{running.pod.port(get['port'])}"
+            f"{get.get('path', '/')}"
+        )
         headers = {h["name"]: h["value"] for h in get.get("httpHeaders", [])}
         try:
             response = requests.get(url, headers=headers, timeout=timeout, allow_redirects=False)

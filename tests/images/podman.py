@@ -66,8 +66,11 @@ def state(name: str) -> dict[str, Any]:
 def logs(name: str, tail: int = 60) -> str:
     result = subprocess.run(
         ["podman", *GLOBAL_FLAGS, "logs", "--tail", str(tail), name],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     return f"--- last {tail} log lines of {name} ---\n{result.stdout}{result.stderr}"
 
 
@@ -100,17 +103,22 @@ def root_writes(name: str) -> list[str]:
 
 
 def remove(name: str) -> None:
-    subprocess.run(["podman", *GLOBAL_FLAGS, "rm", "--force", "--time", "0", name],
-                   capture_output=True, check=False, timeout=120)  # fmt: skip
+    subprocess.run(
+        ["podman", *GLOBAL_FLAGS, "rm", "--force", "--time", "0", name], capture_output=True, check=False, timeout=120
+    )
 
 
 def build_images(**env: str) -> subprocess.CompletedProcess[str]:
     """`make images` (scripts/images.sh) with podman: it builds only what changed."""
     return subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "images.sh")],
-        capture_output=True, text=True, check=False, timeout=900, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+        cwd=REPO_ROOT,
         env={**os.environ, "CONTAINER_ENGINE": "podman", **env},
-    )  # fmt: skip
+    )
 
 
 def inspect_image_id(image: str) -> str:

@@ -56,8 +56,9 @@ class Pod:
 
     def data(self, kind: str, name: str) -> dict[str, str]:
         (obj,) = [o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name]
-        values = {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()} if kind == "Secret" \
-            else dict(obj.get("data") or {})  # fmt: skip
+        values = dict(obj.get("data") or {})
+        if kind == "Secret":
+            values = {key: base64.b64decode(value).decode() for key, value in values.items()}
         values.update(obj.get("stringData") or {})
         if kind == "Secret":
             values.update({k: v for k, v in self.secret_overrides.items() if k in values})
@@ -67,8 +68,7 @@ class Pod:
         """envFrom, then env (which wins), each value's `$(VAR)` expanded against what is defined before it."""
         container, env = self.container, {}
         for source in container.get("envFrom", []):
-            kind, ref = ("ConfigMap", source["configMapRef"]) if "configMapRef" in source \
-                else ("Secret", source["secretRef"])  # fmt: skip
+            kind, ref = _reference(source, "configMapRef", "secretRef")
             for key, value in self.data(kind, ref["name"]).items():
                 env[source.get("prefix", "") + key] = value
         fields = {
@@ -86,8 +86,7 @@ class Pod:
             if "fieldRef" in source:
                 env[item["name"]] = fields[source["fieldRef"]["fieldPath"]]
             elif "secretKeyRef" in source or "configMapKeyRef" in source:
-                kind, ref = ("Secret", source["secretKeyRef"]) if "secretKeyRef" in source \
-                    else ("ConfigMap", source["configMapKeyRef"])  # fmt: skip
+                kind, ref = _reference(source, "configMapKeyRef", "secretKeyRef")
                 env[item["name"]] = self.data(kind, ref["name"])[ref["key"]]
             else:
                 raise Unsupported(f"{self.name}: env {item['name']} from {sorted(source)}")
@@ -101,8 +100,22 @@ class Pod:
             raise Unsupported(f"{self.name}: an environment value spans lines; podman's env file cannot carry it")
         env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         env_file.chmod(0o600)
-        args = ["run", "--detach", "--name", container_name, "--hostname", pod_name, "--network", "host",
-                "--pull", "never", "--env-file", str(env_file), "--stop-timeout", str(self.grace_seconds)]  # fmt: skip
+        args = [
+            "run",
+            "--detach",
+            "--name",
+            container_name,
+            "--hostname",
+            pod_name,
+            "--network",
+            "host",
+            "--pull",
+            "never",
+            "--env-file",
+            str(env_file),
+            "--stop-timeout",
+            str(self.grace_seconds),
+        ]
         args += security_args(self.spec.get("securityContext") or {}, container.get("securityContext") or {})
         args += volume_args(self, workdir / container_name)
         args += resource_args(container.get("resources") or {})
@@ -115,10 +128,20 @@ class Pod:
         return [*args, container["image"], *argv]
 
 
+def _reference(source: dict[str, Any], config_map_key: str, secret_key: str) -> tuple[str, dict[str, Any]]:
+    """(kind, reference) of an envFrom source or a valueFrom key reference."""
+    if config_map_key in source:
+        return "ConfigMap", dict(source[config_map_key])
+    return "Secret", dict(source[secret_key])
+
+
 def expand(text: str, env: dict[str, str]) -> str:
     """Kubernetes' `$(VAR)`: replaced when VAR is defined, left as it is when not; `$$` is a literal `$`."""
-    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
-                  lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), text)  # fmt: skip
+    return re.sub(
+        r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+        lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)),
+        text,
+    )
 
 
 def security_args(pod: dict[str, Any], container: dict[str, Any]) -> list[str]:
@@ -162,8 +185,11 @@ def volume_args(pod: Pod, files: Path) -> list[str]:
             options = [mode, "nosuid", "nodev", "mode=0777", *([f"size={int(quantity(size))}"] if size else [])]
             args += ["--tmpfs", f"{path}:{','.join(options)}"]
         elif "configMap" in volume or "secret" in volume:
-            kind, name = ("ConfigMap", volume["configMap"]["name"]) if "configMap" in volume \
-                else ("Secret", volume["secret"]["secretName"])  # fmt: skip
+            kind, name = (
+                ("ConfigMap", volume["configMap"]["name"])
+                if "configMap" in volume
+                else ("Secret", volume["secret"]["secretName"])
+            )
             directory = files / mount["name"]
             directory.mkdir(parents=True, exist_ok=True)
             for key, value in pod.data(kind, name).items():

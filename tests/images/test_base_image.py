@@ -48,8 +48,11 @@ def run(tmp_path: Path, engine: str, **env: str) -> tuple[subprocess.CompletedPr
     result = subprocess.run(
         ["bash", str(SCRIPT)],
         env={**clean, "PATH": str(bin_dir), "FAKE_CALLS": str(calls), **env},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     lines = calls.read_text().splitlines() if calls.exists() else []
     return result, [json.loads(line) for line in lines]
 

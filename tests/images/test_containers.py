@@ -75,7 +75,7 @@ def test_an_image_whose_inputs_are_unchanged_is_not_rebuilt(images: dict[str, st
             image,
             "import importlib.util as u; print(u.find_spec('pip'), u.find_spec('setuptools'))",
         )
-        assert python.split() == ["None", "None"], f"{image} carries an installer: {python}"  # fmt: skip
+        assert python.split() == ["None", "None"], f"{image} carries an installer: {python}"
 
 
 def test_the_migration_job_completes(stack: Stack) -> None:

@@ -39,8 +39,10 @@ def test_the_context_is_what_dockerignore_lets_through(tree: Path) -> None:
     (tree / "services" / "staticfiles" / "app.js").write_text("x")
     (tree / "README.md").write_text("not in the context\n")
     assert list(image_inputs.context_files(tree)) == [
-        "requirements/operator.txt", "requirements/services.txt", "services/config/settings.py",
-    ]  # fmt: skip
+        "requirements/operator.txt",
+        "requirements/services.txt",
+        "services/config/settings.py",
+    ]
 
 
 def test_the_hash_follows_every_input_of_the_build(tree: Path) -> None:

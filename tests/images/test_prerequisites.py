@@ -29,9 +29,13 @@ def _pytest_without_podman(tmp_path: Path, **env: str) -> subprocess.CompletedPr
     (bin_dir / "python").symlink_to(sys.executable)
     return subprocess.run(
         [sys.executable, "-m", "pytest", ONE_TEST, "-q", "-p", "no:cacheprovider"],
-        env={**os.environ, "PATH": str(bin_dir), **env}, cwd=podman.REPO_ROOT,
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        env={**os.environ, "PATH": str(bin_dir), **env},
+        cwd=podman.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 @pytest.mark.slow
