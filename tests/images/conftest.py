@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from devstack.servers import free_port
-from tests.charts.rendering import pod_templates, render_chart
+from tests.charts.rendering import CHART_DIR, pod_templates, render_chart
 from tests.images import kubelet, podman
 from tests.images.datastores import host_datastores
 from tests.images.pods import Pod
@@ -37,14 +38,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def host_values() -> dict[str, Any]:
-    """Values that fit the host's network: every port free (the pods share the host's), fixed secrets so every
-    render agrees on them. Nothing else differs from the chart's defaults."""
-    return {
-        "web": {"port": free_port()},
-        "workers": {"metricsPort": free_port()},
-        "operator": {"healthPort": free_port(), "metricsPort": free_port()},
-        "secrets": {"apiToken": TOKEN, "djangoSecretKey": "images-test-secret-key-" + "x" * 30},
-    }
+    """Values that fit the host's network: every port value of the chart (`port`, `*Port`) a free port, since the
+    pods share the host's network; fixed secrets, so every render agrees on them. Nothing else differs from the
+    chart's defaults."""
+    defaults = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    return {**_fresh_ports(defaults), "secrets": {"apiToken": TOKEN, "djangoSecretKey": "images-test-" + "k" * 40}}
+
+
+def _fresh_ports(values: dict[str, Any]) -> dict[str, Any]:
+    fresh: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and (ports := _fresh_ports(value)):
+            fresh[key] = ports
+        elif isinstance(value, int) and not isinstance(value, bool) and (key == "port" or key.endswith("Port")):
+            fresh[key] = free_port()
+    return fresh
 
 
 def our_images() -> set[str]:
