@@ -2,7 +2,8 @@
 renders: the migration Job completes, every probe answers as the kubelet calls it, chunked and chord jobs submitted to
 the containerised web come out right on the containerised workers, the operator container scales a pool on backlog
 through a Kubernetes API (kmock), SIGTERM on a busy worker loses nothing, and no container writes outside its volumes.
-Redis and Postgres are the host's. Needs podman and runc (`make tools`); SKIP_IMAGES=1 skips, knowingly."""
+Redis and Postgres are the host's. Needs podman and runc (`make tools`); SKIP_IMAGES=1 skips, knowingly.
+The tests share one stack and run in file order: the ones that stop containers come last."""
 
 from __future__ import annotations
 
@@ -65,16 +66,12 @@ def test_an_image_whose_inputs_are_unchanged_is_not_rebuilt(images: dict[str, st
     for image in images.values():
         assert f"{image} is up to date" in result.stderr
         assert podman.inspect_image_id(image) == before[image]
+
+
+def test_the_images_carry_no_installer(images: dict[str, str]) -> None:
+    find = "import importlib.util as u; print(u.find_spec('pip'), u.find_spec('setuptools'))"
     for image in images.values():
-        python = podman.podman(
-            "run",
-            "--rm",
-            *podman.RUN_LIMITS,
-            "--entrypoint",
-            '["python","-c"]',
-            image,
-            "import importlib.util as u; print(u.find_spec('pip'), u.find_spec('setuptools'))",
-        )
+        python = podman.podman("run", "--rm", *podman.RUN_LIMITS, "--entrypoint", '["python","-c"]', image, find)
         assert python.split() == ["None", "None"], f"{image} carries an installer: {python}"
 
 
