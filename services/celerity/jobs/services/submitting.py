@@ -134,7 +134,7 @@ def job_publish(*, job_id: str, chunks: Sequence[int] | None = None) -> int:
             # One pipelined round trip per canvas (kombu's Redis publish batch) instead of one per message and per
             # task-sent event: a canvas is on the broker whole or, if the batch fails, raises.
             with producer.batch(max_size=PUBLISH_PIPELINE):
-                canvas.apply_async(producer=producer)
+                workloads.canvas_apply(canvas, producer=producer)
             sent += 1
     if chunks is None:
         Job.objects.filter(id=job_id, published_at__isnull=True).update(published_at=timezone.now())
