@@ -7,10 +7,11 @@
 - the completion check runs after every recording's commit, even one that wrote nothing, so a worker lost between
   its commit and its check is made good by the redelivery.
 
-A chunk is one round trip (`statements.RECORD`): one statement checks the job, inserts the outcomes in index order, adds
-them to their chunk rows and reports what it did. Two recorders of the same items (a redelivery racing the original)
-insert in the same ascending order, so the second queues behind the first on the first row they share and can never
-hold a row the first still needs: they cannot deadlock (the article's pitfall, solved by the order of the inserts).
+A chunk's recording is one statement (`statements.RECORD`): it checks the job, inserts the outcomes in index order,
+adds them to their chunk rows and reports what it did. Two recorders of the same items (a redelivery racing the
+original) insert in the same ascending order, so the second queues behind the first on the first row they share and
+can never hold a row the first still needs: they cannot deadlock (the article's pitfall, solved by the order of the
+inserts).
 """
 
 from __future__ import annotations
