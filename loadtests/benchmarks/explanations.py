@@ -74,7 +74,9 @@ arguments. The callback's message and its JSON decoding grow with the width. Cel
 header result into Postgres in one statement (10,000 rows in about 75 ms on an idle machine). Celerity's header is
 published by `job_start` on a `default` worker process, which therefore runs no header task while it publishes
 (through one pipelined round trip, but Celery's Python cost per message remains); bare Celery publishes from the
-driver, a third process.""",
+driver, a third process. When other work loads the machine beyond its cores, the kernel shares CPU time per
+process, so that third process is also a larger share of the machine: the chord ratios then measure the scheduler as
+much as Celerity.""",
     "job_size": """\
 Celerity's POST only inserts the job row and commits: it does not depend on the job's size. The size is paid later
 in `job_start`, on a worker: one row per chunk (created by Postgres itself), then building and publishing the canvas,
