@@ -27,12 +27,13 @@ from typing import Any
 import redis
 from rich.console import Console
 
+from devstack import stopping
 from loadtests.benchmarks import ceiling, instrumentation, machine, writeup
 from loadtests.benchmarks.events import EventTap
 from loadtests.benchmarks.sides import Baseline, Celerity, Measurement
 from loadtests.client import JobsClient
 from loadtests.scenarios import JobSpec
-from loadtests.target import _local_sources
+from loadtests.target import local_sources
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE_DB = 3
@@ -87,12 +88,13 @@ def systems(console: Console) -> Iterator[tuple[Celerity, Baseline, str]]:
                     "-c", str(pool.concurrency), "-n", f"baseline-{pool.name}@%h", "-E", "--loglevel", "WARNING",
                     "--without-mingle", "--without-gossip"]  # fmt: skip  # a command line reads best whole
             group.start(f"baseline-{pool.name}", argv, env, log=rundir / "logs" / f"baseline-{pool.name}.log")
-        celerity_tap = stack_.enter_context(EventTap(info.redis_url))
-        baseline_tap = stack_.enter_context(EventTap(baseline_url))
+        with stopping.uninterrupted():  # a signal inside a tap's __enter__ would leave its thread on a stopped Redis
+            celerity_tap = stack_.enter_context(EventTap(info.redis_url))
+            baseline_tap = stack_.enter_context(EventTap(baseline_url))
         celerity = Celerity(
             JobsClient(info.api_url, info.token),
             redis.Redis.from_url(info.redis_url),
-            _local_sources(rundir, info.worker_metrics),
+            local_sources(rundir, info.worker_metrics),
             info.database_url,
             celerity_tap,
         )
@@ -275,4 +277,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stopping.exit_status(main))  # SIGTERM/SIGINT: the stack and the baseline stop first

@@ -18,6 +18,7 @@ import requests
 
 from devstack import processes
 from devstack.servers import free_port
+from tests.devstack import signalled
 
 pytestmark = pytest.mark.slow
 
@@ -29,8 +30,15 @@ def _isolated_env(rundir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[bytes], Path, int]]:
-    rundir = tmp_path_factory.mktemp("run")
+def module_rundir() -> Iterator[Path]:
+    with signalled.run_directory() as rundir:
+        yield rundir
+
+
+@pytest.fixture(scope="module")
+def running(module_rundir: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path, int]]:
+    rundir = module_rundir
+    rundir.mkdir()
     port = free_port()
     argv = [sys.executable, "-m", "devstack", "run", "--quiet", "--port", str(port), "--metrics-port", str(free_port())]
     proc = subprocess.Popen(

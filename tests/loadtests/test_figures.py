@@ -14,7 +14,7 @@ from rich.console import Console
 
 from loadtests import figures, promstats, report
 from loadtests.checking import check
-from loadtests.runner import JobRun, Sample, ScenarioResult
+from loadtests.results import JobRun, Sample, ScenarioResult
 from loadtests.scenarios import JobSpec, expected_sum
 
 INF = math.inf
