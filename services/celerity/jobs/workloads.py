@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from celery import chain, chord, group, signature, uuid
 from celery.canvas import Signature
 from django.conf import settings
-from kombu import Producer
+from kombu.messaging import Producer
 
 from celerity.jobs.models import Job, Workload
 
