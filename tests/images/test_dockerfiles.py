@@ -78,8 +78,14 @@ def test_dockerignore_sends_only_what_the_images_copy() -> None:
     lines = [line for line in (REPO_ROOT / ".dockerignore").read_text().splitlines() if line and line[0] != "#"]
     assert lines[0] == "*"
     included = {line[1:] for line in lines if line.startswith("!")}
-    assert included == {"requirements/services.txt", "requirements/operator.txt", "services/", "operator/"}
-    for name, path in DOCKERFILES.items():
+    assert included == {
+        "requirements/services.txt",
+        "requirements/operator.txt",
+        "services/",
+        "operator/",
+        "examples/celerity_examples/",  # examples/Dockerfile (tests/examples)
+    }
+    for name, path in {**DOCKERFILES, "examples": REPO_ROOT / "examples" / "Dockerfile"}.items():
         for op, args in _instructions(path):
             if op == "COPY" and "--from" not in args:
                 source = args.split()[0]
