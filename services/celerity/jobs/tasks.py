@@ -53,8 +53,8 @@ def job_chunk_record_task(values: list[int | None], job_id: str, chunk_index: in
 
 
 @shared_task(name="celerity.jobs.job_chord_record", ignore_result=True)
-def job_chord_record_task(values: list[int | None], job_id: str) -> int:
-    return services.job_chord_record(job_id=job_id, values=values)
+def job_chord_record_task(values: list[int | None], job_id: str, chunks: list[int] | None = None) -> int:
+    return services.job_chord_record(job_id=job_id, values=values, chunks=chunks)
 
 
 @shared_task(name="celerity.jobs.job_fail", ignore_result=True)

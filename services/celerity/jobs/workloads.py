@@ -16,7 +16,7 @@ id (`<job>-c<chunk>`, `<job>-i<item>`, `<job>-s<item>`), so a cancel can revoke 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from celery import chain, chord, group, signature
@@ -86,17 +86,37 @@ def on_failure(job_id: str) -> Signature:
     return signature(JOB_FAIL, kwargs={"job_id": job_id})
 
 
-def job_canvases(job: Job) -> Iterator[Signature]:
-    """The job as a sequence of canvases to publish one after another (a chord is necessarily one)."""
+def job_canvases(job: Job, chunks: Sequence[int] | None = None) -> Iterator[Signature]:
+    """The job as a sequence of canvases to publish one after another (a chord is necessarily one).
+
+    `chunks` limits them to the work of those chunk indices (a re-drive of what was lost): for a chord, one chord
+    whose header is the items of those chunks and whose body records just them.
+    """
     workload = Workload(job.workload)
-    if workload is Workload.CHORD:
-        yield _chord(job)
-        return
     bounds = list(chunk_bounds(job.items, job.chunk_size))
-    for first in range(0, len(bounds), PUBLISH_BATCH):
-        batch = bounds[first : first + PUBLISH_BATCH]
+    if chunks is not None:
+        wanted = set(chunks)
+        bounds = [b for b in bounds if b[0] in wanted]
+        if not bounds:
+            return
+    if workload is Workload.CHORD:
+        yield _chord(job, None if chunks is None else [b[0] for b in bounds])
+        return
+    for batch in _batches(bounds):
         canvas = _chunks(job, batch) if workload is Workload.CHUNKED else group(_chunk(job, b) for b in batch)
         yield canvas.on_error(on_failure(str(job.id)))
+
+
+def _batches(bounds: list[tuple[int, int, int]]) -> Iterator[list[tuple[int, int, int]]]:
+    """Runs of consecutive chunks, at most PUBLISH_BATCH each (`_chunks` needs its chunks consecutive)."""
+    batch: list[tuple[int, int, int]] = []
+    for bound in bounds:
+        if batch and (len(batch) == PUBLISH_BATCH or bound[0] != batch[-1][0] + 1):
+            yield batch
+            batch = []
+        batch.append(bound)
+    if batch:
+        yield batch
 
 
 def _item_args(job: Job, index: int) -> tuple[int, str, int, float]:
@@ -142,14 +162,19 @@ def _chunk(job: Job, bounds: tuple[int, int, int]) -> Signature:
     return chain(body.set(queue=work, task_id=task_id(job_id, "c", k), ignore_result=True), _record(job, k))
 
 
-def _chord(job: Job) -> Signature:
+def _chord(job: Job, chunks: list[int] | None = None) -> Signature:
+    """The whole job, or (a re-drive) the items of `chunks` in chunk order with a body that records only those."""
     job_id = str(job.id)
     work, bookkeeping = job_queues(job)
-    header = [
-        signature(ITEM, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i)) for i in range(job.items)
-    ]
+    if chunks is None:
+        indices: Iterator[int] | range = range(job.items)
+        body_args: tuple[object, ...] = (job_id,)
+    else:
+        indices = (i for k in chunks for i in range(k * job.chunk_size, min((k + 1) * job.chunk_size, job.items)))
+        body_args = (job_id, list(chunks))
+    header = [signature(ITEM, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i)) for i in indices]
     # The errback goes on the body: Celery calls it when any header task fails, so the job fails instead of hanging.
-    body = signature(CHORD_RECORD, args=(job_id,), queue=bookkeeping).on_error(on_failure(job_id))
+    body = signature(CHORD_RECORD, args=body_args, queue=bookkeeping).on_error(on_failure(job_id))
     return chord(header, body)
 
 

@@ -18,7 +18,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     monkeypatch.setattr("celerity.jobs.services.submitting._send_start", captured["start"].append)
     monkeypatch.setattr(
         "celerity.jobs.services.submitting.workloads.job_canvases",
-        lambda job: captured["canvases"].append(job.id) or iter(()),
+        lambda job, chunks=None: captured["canvases"].append(job.id) or iter(()),
     )
     monkeypatch.setattr("celerity.jobs.services.finishing._revoke", captured["revoked"].extend)
     return captured

@@ -106,6 +106,16 @@ def test_the_chord_body_records_the_whole_header_chunk_by_chunk(started_job: Cal
     assert services.job_chord_record(job_id=str(job.id), values=squares(0, 25)) == 0
 
 
+def test_a_redriven_chord_body_records_only_the_chunks_it_covered(started_job: Callable[..., Job]) -> None:
+    job = started_job(Workload.CHORD, items=25, chunk_size=10)
+    values = squares(0, 10) + squares(20, 25)
+    assert services.job_chord_record(job_id=str(job.id), values=values, chunks=[0, 2]) == 15
+    assert list(JobChunk.objects.filter(job=job).order_by("index").values_list("done", flat=True)) == [10, 0, 5]
+    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
+    assert services.job_chord_record(job_id=str(job.id), values=squares(10, 20), chunks=[1]) == 10
+    assert Job.objects.get(id=job.id).result == {"sum": sum(squares(0, 25)), "count": 25}  # type: ignore[arg-type]
+
+
 def test_chain_steps_accumulate_outcomes(started_job: Callable[..., Job]) -> None:
     job = started_job(Workload.CHAIN, items=3, chunk_size=3, fail_rate=0.0)
     outcomes: list[int | None] = []

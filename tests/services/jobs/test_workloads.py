@@ -59,6 +59,26 @@ def test_chunked_is_the_articles_chunks_primitive_published_in_batches() -> None
     assert [t.args for t in last if t.task == workloads.CHUNK_RECORD] == [(str(the_job.id), 2 * 200)]  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("workload", [w for w in Workload if w is not Workload.CHORD])
+def test_a_redrive_publishes_exactly_the_chunks_it_names(workload: Workload) -> None:
+    the_job = job(workload, 25, 10)
+    tasks = [leaf for c in workloads.job_canvases(the_job, [2, 0]) for leaf in leaves(c)]
+    records = [t.args[-1] for t in tasks if t.task == workloads.CHUNK_RECORD]  # type: ignore[attr-defined]
+    ids = {t.id for t in tasks}  # type: ignore[attr-defined]
+    if workload is Workload.GROUP:
+        assert ids == {f"{the_job.id}-i{i}" for i in [*range(0, 10), *range(20, 25)]}
+    else:
+        assert records == [0, 2]
+    assert list(workloads.job_canvases(the_job, [])) == []
+
+
+def test_a_redriven_chord_covers_the_named_chunks_and_tells_its_body_which() -> None:
+    the_job = job(Workload.CHORD, 25, 10)
+    (canvas,) = workloads.job_canvases(the_job, [2, 0])
+    assert [t.args[0] for t in canvas.tasks] == [*range(0, 10), *range(20, 25)]  # type: ignore[attr-defined]
+    assert canvas.body.args == (str(the_job.id), [0, 2])
+
+
 def errbacks(canvas: Any, inherited: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...]]]:
     """(task, errback task names) of every leaf; a chain hands its errbacks to its tasks when it is applied."""
     own = inherited + tuple(e["task"] for e in canvas.options.get("link_error", []))

@@ -45,12 +45,15 @@ def job_chunk_record(*, job_id: str, chunk_index: int, values: list[int | None])
     return recorded
 
 
-def job_chord_record(*, job_id: str, values: list[int | None]) -> int:
-    """The chord's body: the whole header's outcomes, one chunk (one short transaction) at a time."""
-    job = Job.objects.only("chunk_size", "workload").get(id=job_id)
-    recorded = 0
-    for k, start in enumerate(range(0, len(values), job.chunk_size)):
-        recorded += _chunk_write(job_id, k, values[start : start + job.chunk_size])[0]
+def job_chord_record(*, job_id: str, values: list[int | None], chunks: list[int] | None = None) -> int:
+    """The chord's body: the header's outcomes, one chunk (one short transaction) at a time. `chunks` names the
+    chunks a re-driven chord's header covered, in order; None means the whole job."""
+    job = Job.objects.only("chunk_size", "workload", "items").get(id=job_id)
+    recorded, start = 0, 0
+    for k in range(-(-job.items // job.chunk_size)) if chunks is None else chunks:
+        size = min(job.chunk_size, job.items - k * job.chunk_size)
+        recorded += _chunk_write(job_id, k, values[start : start + size])[0]
+        start += size
     _count(job.workload, recorded)
     _finish_if_complete(job_id)
     return recorded

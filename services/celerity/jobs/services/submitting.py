@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from celery import current_app
@@ -107,20 +108,23 @@ def _rows_create(job: Job) -> None:
             )
 
 
-def job_publish(*, job_id: str) -> int:
-    """Publish the job's canvases unless already done; stops early when the job is cancelled meanwhile.
+def job_publish(*, job_id: str, chunks: Sequence[int] | None = None) -> int:
+    """Publish the job's canvases; stops early when the job is cancelled meanwhile. Returns how many were sent.
 
-    Returns how many canvases were sent. Publishing twice (a start redelivered mid-publish) is harmless: recording
-    is idempotent.
+    `chunks=None`: the whole job, unless `published_at` says that was done. `chunks=[k, ...]`: the work of exactly
+    those chunks, again, whatever `published_at` says (the reconciler's re-drive of lost messages). Publishing twice
+    (a start redelivered mid-publish, a chunk that was only slow) is harmless: recording is idempotent.
     """
-    job = Job.objects.filter(id=job_id, status=JobStatus.RUNNING, published_at__isnull=True).first()
+    jobs = Job.objects.filter(id=job_id, status=JobStatus.RUNNING)
+    job = (jobs if chunks is not None else jobs.filter(published_at__isnull=True)).first()
     if job is None:
         return 0
     sent = 0
-    for canvas in workloads.job_canvases(job):
+    for canvas in workloads.job_canvases(job, chunks):
         if sent and selectors.job_status_get(job_id=job_id) != JobStatus.RUNNING:
             break
         canvas.apply_async()
         sent += 1
-    Job.objects.filter(id=job_id, published_at__isnull=True).update(published_at=timezone.now())
+    if chunks is None:
+        Job.objects.filter(id=job_id, published_at__isnull=True).update(published_at=timezone.now())
     return sent
