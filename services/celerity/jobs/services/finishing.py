@@ -12,6 +12,7 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
+from celerity.db.retrying import Backoff, retrying
 from celerity.jobs import selectors, workloads
 from celerity.jobs.errors import JobNotFoundError, JobStateError
 from celerity.jobs.models import Job, JobStatus
@@ -19,8 +20,12 @@ from celerity.observability.metrics import JOB_DURATION_SECONDS, JOBS_TOTAL
 
 REVOKE_MAX = 50_000  # a worker remembers this many revoked ids (Celery's REVOKES_MAX); the cancel flag covers the rest
 REVOKE_BATCH = 5_000  # ids per broadcast message
+JOB_LOCK = "jobs_job"  # the `lock` label of the retry metrics
+# A cancel answers an API request: a short budget, then a 503 (the client may retry), never a long wait.
+CANCEL_RESTART = Backoff(attempts=3, base_delay=0.1, max_delay=0.5)
 
 
+@retrying(lock=JOB_LOCK)
 def job_finish(*, job_id: uuid.UUID | str) -> bool:
     """running → succeeded (or failed when any item failed), with the result summed from the chunk rows."""
     job = Job.objects.get(id=job_id)
@@ -36,6 +41,7 @@ def job_finish(*, job_id: uuid.UUID | str) -> bool:
     return bool(won)
 
 
+@retrying(lock=JOB_LOCK)
 def job_fail(*, job_id: uuid.UUID | str, error: str) -> bool:
     """pending/running → failed because a task raised (a time limit, a bug): the job never hangs in `running`."""
     now = timezone.now()
@@ -55,6 +61,7 @@ def job_fail(*, job_id: uuid.UUID | str, error: str) -> bool:
     return bool(won)
 
 
+@retrying(lock=JOB_LOCK, restart=CANCEL_RESTART)
 def job_cancel(*, job_id: uuid.UUID | str) -> Job:
     """pending/running → cancelled; revokes the outstanding tasks after the commit. Running items see the job's
     status within half a second (`selectors.job_accepts_work`) and skip the rest; recorders write nothing more."""

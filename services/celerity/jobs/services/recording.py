@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.db import connection
 
 from celerity.db.locking import rows_lock_in_order
-from celerity.db.retrying import atomic_with_retry
+from celerity.db.retrying import atomic_with_retry, retrying
 from celerity.jobs import computing, selectors
 from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobStatus
 from celerity.jobs.services.finishing import job_finish
@@ -37,6 +37,7 @@ def chain_step(
     return [*previous, item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)]
 
 
+@retrying(lock=ITEM_LOCK)
 def job_chunk_record(*, job_id: str, chunk_index: int, values: list[int | None]) -> int:
     """Write one chunk's outcomes; returns how many items were newly recorded (0 for a redelivered chunk)."""
     recorded, workload = _chunk_write(job_id, chunk_index, values)
@@ -45,6 +46,7 @@ def job_chunk_record(*, job_id: str, chunk_index: int, values: list[int | None])
     return recorded
 
 
+@retrying(lock=ITEM_LOCK)
 def job_chord_record(*, job_id: str, values: list[int | None], chunks: list[int] | None = None) -> int:
     """The chord's body: the header's outcomes, one chunk (one short transaction) at a time. `chunks` names the
     chunks a re-driven chord's header covered, in order; None means the whole job."""
@@ -59,6 +61,7 @@ def job_chord_record(*, job_id: str, values: list[int | None], chunks: list[int]
     return recorded
 
 
+@retrying(lock=ITEM_LOCK)
 def job_item_record(*, job_id: str, index: int, value: int | None) -> bool:
     """A group member records its own item: one single-row UPDATE guarded by the item's state and the job's status
     (no lock shared with other members, no transaction to retry).

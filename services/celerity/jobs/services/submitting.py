@@ -10,10 +10,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from celerity.db.retrying import retrying
 from celerity.jobs import selectors, workloads
 from celerity.jobs.errors import JobInputError
 from celerity.jobs.models import Item, Job, JobChunk, JobStatus, Workload
 
+JOB_LOCK = "jobs_job"  # the `lock` label of the retry metrics for writes of the job row
 ROWS_BATCH = 100_000  # item rows per INSERT: a million-item start stays a handful of statements
 
 
@@ -74,6 +76,7 @@ def _send_start(job_id: str) -> None:
     )  # fmt: skip
 
 
+@retrying(lock=JOB_LOCK)
 def job_start(*, job_id: str) -> None:
     """pending → running: create the chunk and item rows in one transaction, then publish the canvas after the commit.
 
