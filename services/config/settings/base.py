@@ -89,6 +89,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERITY_TASK_SOFT_TIME_LIMIT", default=m
 _visibility_timeout = env.int("CELERITY_VISIBILITY_TIMEOUT", default=2 * _time_limit + 60)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
+# The reconciler (docs/reliability.md#the-reconciler): a job without progress for this long is re-driven. Above the
+# visibility timeout, so a message merely held by a lost worker has been handed back (and would have run) by then.
+CELERITY_RECONCILE_BOUND = env.float("CELERITY_RECONCILE_BOUND", default=_visibility_timeout + 60)
+CELERITY_RECONCILE_INTERVAL = env.float("CELERITY_RECONCILE_INTERVAL", default=15.0)
+CELERITY_RECONCILE_MAX_REDRIVES = env.int("CELERITY_RECONCILE_MAX_REDRIVES", default=3)
+CELERITY_RECONCILER_PORT = env.int("CELERITY_RECONCILER_PORT", default=9810)
 CELERY_RESULT_EXPIRES = env.int("CELERITY_RESULT_EXPIRES", default=86400)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SEND_SENT_EVENT = True

@@ -69,6 +69,11 @@ def job_create(*, request: JobRequest) -> Job:
     return job
 
 
+def job_start_send(*, job_id: str) -> None:
+    """Send `job_start` (again): job_create does after its commit, the reconciler when that message was lost."""
+    _send_start(job_id)
+
+
 def _send_start(job_id: str) -> None:
     current_app.send_task(
         workloads.JOB_START, args=(job_id,), queue=workloads.BOOKKEEPING_QUEUE,
