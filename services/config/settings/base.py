@@ -44,6 +44,16 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 # Postgres already runs at READ COMMITTED; deadlocks are solved by lock order, not isolation (docs/concurrency.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Web requests never wait on a long transaction (docs/reliability.md): gunicorn sets CELERITY_WEB=1, so only the web
+# process gets these; a request over them answers 503. Workers and the reconciler run without (a million-row start).
+if env.bool("CELERITY_WEB", default=False):
+    _timeouts = (
+        f"-c statement_timeout={env.int('CELERITY_WEB_STATEMENT_TIMEOUT_MS', default=5000)} "
+        f"-c lock_timeout={env.int('CELERITY_WEB_LOCK_TIMEOUT_MS', default=2000)}"
+    )
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} {_timeouts}".strip()
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("CELERITY_WEB_CONNECT_TIMEOUT", default=3))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 USE_TZ = True
@@ -83,6 +93,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_RETRY_ON_WORKER_LOST = True
 # Celery's default_retry_delay is 180 s: a chunk whose process was OOM-killed would stall its job for three minutes.
 CELERY_TASK_ANNOTATIONS = {"*": {"default_retry_delay": env.float("CELERITY_WORKER_LOST_RETRY_DELAY", default=5.0)}}
+# Publishing rides out a short broker restart instead of cutting a job's publish off half-way (about 15 s; the
+# reconciler covers longer). The API's own publish (job_start at submit) passes a shorter policy: it never waits.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env.int("CELERITY_PUBLISH_RETRIES", default=10),
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 2.0,
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERITY_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_TIME_LIMIT = _time_limit
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERITY_TASK_SOFT_TIME_LIMIT", default=max(_time_limit - 30, 1))

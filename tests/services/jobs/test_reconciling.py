@@ -21,8 +21,15 @@ BOUND, MAX = 60.0, 3
 
 
 def seen(**changes: Any) -> Observation:
-    base = {"status": "running", "idle_seconds": 100.0, "published": True, "open_chunks": 2, "chunks": 5,
-            "redrives": 0, "waiting": 0}  # fmt: skip
+    base = {
+        "status": "running",
+        "idle_seconds": 100.0,
+        "published": True,
+        "open_chunks": 2,
+        "chunks": 5,
+        "redrives": 0,
+        "waiting": 0,
+    }
     return Observation(**{**base, **changes})
 
 
@@ -44,9 +51,13 @@ def test_each_kind_of_stuck_job_gets_its_action(observation: Observation, action
 
 
 @given(
-    status=st.sampled_from(["pending", "running"]), idle=st.floats(0, 10_000), published=st.booleans(),
-    open_chunks=st.integers(0, 5), redrives=st.integers(0, 6), waiting=st.integers(0, 3),
-)  # fmt: skip
+    status=st.sampled_from(["pending", "running"]),
+    idle=st.floats(0, 10_000),
+    published=st.booleans(),
+    open_chunks=st.integers(0, 5),
+    redrives=st.integers(0, 6),
+    waiting=st.integers(0, 3),
+)
 def test_nothing_is_redriven_or_failed_while_it_moves_or_waits_in_a_queue(
     status: str, idle: float, published: bool, open_chunks: int, redrives: int, waiting: int
 ) -> None:

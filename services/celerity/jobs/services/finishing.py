@@ -5,12 +5,15 @@ safely and only the winner counts the job in the metrics.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 
 from celery import current_app
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from celerity.db.retrying import Backoff, retrying
 from celerity.jobs import selectors, workloads
@@ -18,6 +21,7 @@ from celerity.jobs.errors import JobNotFoundError, JobStateError
 from celerity.jobs.models import Job, JobStatus
 from celerity.observability.metrics import JOB_DURATION_SECONDS, JOBS_TOTAL
 
+log = logging.getLogger(__name__)
 REVOKE_MAX = 50_000  # a worker remembers this many revoked ids (Celery's REVOKES_MAX); the cancel flag covers the rest
 REVOKE_BATCH = 5_000  # ids per broadcast message
 JOB_LOCK = "jobs_job"  # the `lock` label of the retry metrics
@@ -89,8 +93,13 @@ def _revoke_outstanding(job: Job) -> None:
 
 
 def _revoke(task_ids: list[str]) -> None:
-    for start in range(0, len(task_ids), REVOKE_BATCH):
-        current_app.control.revoke(task_ids[start : start + REVOKE_BATCH])
+    """Best effort: the job's status already stops its work (checked before every item, and by every recorder), so
+    a broker away at cancel time costs only work, never the cancel."""
+    try:
+        for start in range(0, len(task_ids), REVOKE_BATCH):
+            current_app.control.revoke(task_ids[start : start + REVOKE_BATCH])
+    except (KombuOperationalError, RedisError, OSError) as exc:
+        log.warning("revoking %d tasks failed (the job is stopped anyway): %s", len(task_ids), exc)
 
 
 def _observe(job: Job, status: str, finished_at: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,13 +10,17 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from celerity.db.retrying import retrying
 from celerity.jobs import selectors, workloads
 from celerity.jobs.errors import JobInputError
 from celerity.jobs.models import Item, Job, JobChunk, JobStatus, Workload
 
+SUBMIT_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
 JOB_LOCK = "jobs_job"  # the `lock` label of the retry metrics for writes of the job row
+log = logging.getLogger(__name__)
 ROWS_BATCH = 100_000  # item rows per INSERT: a million-item start stays a handful of statements
 
 
@@ -75,10 +80,15 @@ def job_start_send(*, job_id: str) -> None:
 
 
 def _send_start(job_id: str) -> None:
-    current_app.send_task(
-        workloads.JOB_START, args=(job_id,), queue=workloads.BOOKKEEPING_QUEUE,
-        link_error=workloads.on_failure(job_id),
-    )  # fmt: skip
+    """Runs after the job's commit. With the broker away the job is still accepted: it stays `pending` and the
+    reconciler sends its start once the broker is back (docs/reliability.md); the request does not wait for it."""
+    try:
+        current_app.send_task(
+            workloads.JOB_START, args=(job_id,), queue=workloads.BOOKKEEPING_QUEUE,
+            link_error=workloads.on_failure(job_id), retry_policy=SUBMIT_RETRY_POLICY,
+        )  # fmt: skip
+    except (KombuOperationalError, RedisError, OSError) as exc:
+        log.warning("job %s accepted, its start not sent (the reconciler will): %s", job_id, exc)
 
 
 @retrying(lock=JOB_LOCK)
