@@ -42,6 +42,7 @@ class StackInfo:
     database_url: str = ""
     pid: int = 0
     autoscaled: str = ""  # the pool whose extra workers follow the backlog
+    reconciler_metrics: str = ""
 
     @property
     def web_metrics(self) -> str:
@@ -114,6 +115,12 @@ def local_stack(
                 group.start(f"worker-{pool.name}", processes.worker_argv(pool), wenv,
                             log=None if echo_logs else logdir / f"worker-{pool.name}.log")  # fmt: skip
                 info.worker_metrics[pool.name] = f"http://127.0.0.1:{metrics_port + offset}/metrics"
+            # The reconciler re-drives jobs the broker lost (docs/reliability.md), on the port after the pools'.
+            reconciler_port = metrics_port + len(pools)
+            group.start("reconciler", [str(processes.BIN_DIR / "python"), "manage.py", "reconcile"],
+                        {**env, "CELERITY_RECONCILER_PORT": str(reconciler_port)},
+                        log=None if echo_logs else logdir / "reconciler.log")  # fmt: skip
+            info.reconciler_metrics = f"http://127.0.0.1:{reconciler_port}/metrics"
             _wait_ready(info, group, logdir, pools=len(pools))
             if autoscale:
                 scaler = _autoscaler(pools, env, rundir, urls["REDIS_URL"], say)
@@ -166,6 +173,8 @@ def _wait_ready(
     pending = {"web": f"{info.api_url}/readyz"} | {
         f"worker-{name}": url.replace("/metrics", "/healthz") for name, url in info.worker_metrics.items()
     }
+    if info.reconciler_metrics:
+        pending["reconciler"] = info.reconciler_metrics.replace("/metrics", "/healthz")
     while pending and time.monotonic() < deadline:
         if dead := group.exited():
             names = ", ".join(child.name for child in dead)
