@@ -3,6 +3,8 @@ an API client, and the database audit every case ends with."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +27,9 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    base: Path = tmp_path_factory.mktemp("faults")
+def fault_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Started once for the suite; its directory (servers' data, every process's log) is kept when a test failed."""
+    base = Path(tempfile.mkdtemp(prefix="celerity-faults-"))
     redis, postgres = Redis(base / "redis"), Postgres(base / "pg")
     redis.start()
     try:
@@ -42,6 +45,10 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         postgres.stop()
         redis.stop()
+        if request.session.testsfailed:
+            print(f"\nfault suite: logs kept in {base / 'logs'}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 class Api:

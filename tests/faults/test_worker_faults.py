@@ -27,6 +27,7 @@ def test_a_whole_worker_killed_mid_job_loses_nothing(fault_stack: Stack, api: Ap
     """Nobody acknowledges or hands back the dead worker's messages: the visibility timeout or the reconciler does."""
     job_id = api.submit(workload="chunked", items=400, chunk_size=20, item_cost_ms=30)
     progressed(fault_stack, job_id)
+    restarts = len(fault_stack.platform.restarts)
     fault_stack.platform.kill_worker("bulk")
-    fault_stack.platform.start_worker("bulk")
     assert_exactly_once(audit(job_id), 400)
+    assert fault_stack.platform.restarts[restarts:] == ["worker-bulk"]
