@@ -137,6 +137,11 @@ class Platform:
         except psutil.NoSuchProcess:
             return []
 
+    def pause_worker(self, pool_name: str) -> None:
+        """Stop a pool's worker (warm shutdown) and keep it stopped, so that what is published to it stays queued."""
+        with self._lock:
+            self.groups.pop(f"worker-{pool_name}").stop(grace=30)
+
     def kill_worker(self, pool_name: str) -> None:
         """SIGKILL a whole worker (parent and pool), as a node failure does: nobody acknowledges or returns anything.
         The supervisor starts a new one, as the Deployment would."""

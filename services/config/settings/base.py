@@ -26,6 +26,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "celerity.jobs.middleware.JsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
