@@ -106,7 +106,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERITY_PREFETCH_MULTIPLIER", defa
 CELERY_TASK_TIME_LIMIT = _time_limit
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERITY_TASK_SOFT_TIME_LIMIT", default=max(_time_limit - 30, 1))
 _visibility_timeout = env.int("CELERITY_VISIBILITY_TIMEOUT", default=2 * _time_limit + 60)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
+# kombu sweeps the `unacked` hash for messages past the timeout every 10 s x every 10th call by default (~100 s late);
+# one scan every 10 s bounds the redelivery of a dead worker's messages to the timeout + 10 s (docs/reliability.md).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _visibility_timeout,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
 # The reconciler (docs/reliability.md#the-reconciler): a job without progress for this long is re-driven. Above the
 # visibility timeout, so a message merely held by a lost worker has been handed back (and would have run) by then.
