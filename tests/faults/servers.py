@@ -83,11 +83,21 @@ class Postgres:
         self.server = servers.start_postgres(self.datadir, database="faults")
 
     def pg_ctl(self, *args: str) -> None:
-        argv = [str(servers._pg_bin() / "pg_ctl"), "-D", str(self.datadir), "-w", "-t", "60", *args]
+        # The server pg_ctl starts keeps its stdout: send it to a log file, or it holds our pipe open forever.
+        log = self.datadir / "restart.log"
+        argv = [str(servers._pg_bin() / "pg_ctl"), "-D", str(self.datadir), "-l", str(log), "-w", "-t", "60", *args]
         user = servers._pg_system_user()
         if user:
             argv = ["su", user, "-s", "/bin/sh", "-c", " ".join(argv)]
-        subprocess.run(argv, check=True, capture_output=True, timeout=90, env={**os.environ, "LC_ALL": "C"})
+        subprocess.run(
+            argv,
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=90,
+            env={**os.environ, "LC_ALL": "C"},
+        )
 
     def restart(self) -> None:
         """Fast shutdown (every session terminated: 57P01), then start again with the same options."""
