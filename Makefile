@@ -52,49 +52,36 @@ fmt: $(STAMP) ## format and autofix
 tools: ## install promtool (Debian's prometheus package) when missing and possible
 	@bash scripts/install-tools.sh
 
-# Targets whose implementation has not landed yet say so instead of failing with a stack trace.
-define needs
-	@test -e $(1) || { echo "make $@: not built yet ($(1) is missing; see the open issue $(2))" >&2; exit 2; }
-endef
-
 .PHONY: loadtest
 loadtest: $(STAMP) ## run a load scenario (SCENARIO=chunked|chord|burst|mixed PROFILE=short|full TARGET=url TOKEN=...)
-	$(call needs,loadtests/__main__.py,#5)
 	@$(BIN)/python -m loadtests run $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(PROFILE),--profile $(PROFILE)) $(if $(TARGET),--target $(TARGET)) $(if $(TOKEN),--token $(TOKEN))
 
 .PHONY: bench
 bench: $(STAMP) ## benchmark Celerity against bare Celery on the same Redis; refreshes docs/benchmarks.md
-	$(call needs,loadtests/bench.py,#5)
 	@$(BIN)/python -m loadtests.bench
 
 .PHONY: images
 images: ## build the services and operator images with docker or podman
-	$(call needs,scripts/images.sh,#4)
 	@bash scripts/images.sh
 
 .PHONY: kind-up
 kind-up: ## create a local kind cluster from scripts/kind/cluster.yaml
-	$(call needs,scripts/kind/up.sh,#4)
 	@bash scripts/kind/up.sh
 
 .PHONY: kind-load
 kind-load: ## load the built images into the kind cluster
-	$(call needs,scripts/kind/load.sh,#4)
 	@bash scripts/kind/load.sh
 
 .PHONY: deploy
 deploy: ## helm upgrade --install the chart into kind with charts/celerity/ci/values-kind.yaml
-	$(call needs,scripts/kind/deploy.sh,#4)
 	@bash scripts/kind/deploy.sh
 
 .PHONY: kind-test
 kind-test: ## smoke test on kind: chunked and chord jobs succeed, the bulk pool scales up and back down
-	$(call needs,scripts/kind/smoke.sh,#4)
 	@bash scripts/kind/smoke.sh
 
 .PHONY: kind-down
 kind-down: ## delete the kind cluster
-	$(call needs,scripts/kind/down.sh,#4)
 	@bash scripts/kind/down.sh
 
 .PHONY: clean

@@ -1,15 +1,18 @@
-"""`python -m devstack run`: the platform in the foreground until Ctrl-C (what `make run` calls)."""
+"""`python -m devstack run`: the platform in the foreground until Ctrl-C or SIGTERM (what `make run` calls).
+
+Any number of SIGINT, SIGTERM and SIGHUP, in any order, stop it the same way: workers and web first, then the
+servers (devstack.stopping).
+"""
 
 from __future__ import annotations
 
 import argparse
-import signal
+import os
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 
-from devstack import servers, stack
+from devstack import servers, stack, stopping
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,21 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--metrics-port",
         type=int,
-        default=stack.FIRST_WORKER_METRICS_PORT,
-        help="first worker /metrics port; pool n gets this + n (default 9808)",
+        default=int(os.environ.get("METRICS_PORT") or stack.FIRST_WORKER_METRICS_PORT),
+        help="first worker /metrics port; pool n gets this + n (default: $METRICS_PORT or 9808)",
     )
     run.add_argument("--quiet", action="store_true", help="write process logs to .run/logs instead of the terminal")
     args = parser.parse_args(argv)
 
-    def interrupted(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
     try:
         rundir = args.rundir or stack.RUN_DIR
-        with stack.local_stack(
-            rundir, port=args.port, echo_logs=not args.quiet, metrics_port=args.metrics_port
-        ) as info:
+        with (
+            stopping.stop_on_signals(),
+            stack.local_stack(rundir, port=args.port, echo_logs=not args.quiet, metrics_port=args.metrics_port) as info,
+        ):
             _banner(info)
             while True:
                 time.sleep(3600)

@@ -28,9 +28,14 @@ LOCAL_POLICY = policy.Spec(
 
 class LocalAutoscaler:
     def __init__(
-        self, replicas: ReplicaSet, redis_url: str, *, spec: policy.Spec = LOCAL_POLICY, interval: float = 1.0,
+        self,
+        replicas: ReplicaSet,
+        redis_url: str,
+        *,
+        spec: policy.Spec = LOCAL_POLICY,
+        interval: float = 1.0,
         say: Callable[[str], None] = print,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.replicas, self.redis_url, self.spec, self.interval, self.say = replicas, redis_url, spec, interval, say
         self.decisions: list[policy.Decision] = []
         self._stop = threading.Event()
@@ -43,7 +48,7 @@ class LocalAutoscaler:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
-        self.replicas.scale(0)
+        self.replicas.close()
 
     async def _run(self) -> None:
         client = aioredis.Redis.from_url(self.redis_url, socket_timeout=3, socket_connect_timeout=3)
@@ -57,13 +62,16 @@ class LocalAutoscaler:
                     await asyncio.sleep(self.interval)  # keep the replicas; try again
                     continue
                 now, current = time.time(), len(self.replicas.replicas)
-                decision = policy.decide(load=observation.load(), current=current, spec=self.spec, history=history,
-                                         now=now)  # fmt: skip
+                decision = policy.decide(
+                    load=observation.load(), current=current, spec=self.spec, history=history, now=now
+                )
                 history = policy.remember(history, decision, now, keep)
                 if decision.replicas != current:
                     self.decisions.append(decision)
-                    self.say(f">> autoscale {self.replicas.pool.name}: {current} -> {decision.replicas} workers "
-                             f"({decision.reason})")  # fmt: skip
+                    self.say(
+                        f">> autoscale {self.replicas.pool.name}: {current} -> {decision.replicas} workers "
+                        f"({decision.reason})"
+                    )
                     await asyncio.to_thread(self.replicas.scale, decision.replicas)
                 await asyncio.sleep(self.interval)
         finally:

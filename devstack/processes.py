@@ -11,9 +11,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from devstack import stopping
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES_DIR = REPO_ROOT / "services"
@@ -35,7 +38,7 @@ def worker_argv(pool: PoolSpec, *, loglevel: str = "INFO") -> list[str]:
         str(BIN_DIR / "celery"), "-A", "config.celery_app", "worker",
         "-Q", ",".join(pool.queues), "-c", str(pool.concurrency), "-n", f"{pool.name}@%h",
         "-E", "--loglevel", loglevel, "--without-mingle", "--without-gossip",
-    ]  # fmt: skip
+    ]  # fmt: skip  # a command line: each option beside its value
 
 
 def web_argv() -> list[str]:
@@ -64,31 +67,41 @@ class ProcessGroup:
     children: list[Child] = field(default_factory=list)
 
     def start(self, name: str, argv: list[str], env: dict[str, str], *, log: Path | None = None) -> Child:
-        with contextlib.ExitStack() as files:
+        # Uninterrupted: a signal between the fork and the append would leave a child that `stop` never sees.
+        with stopping.uninterrupted(), contextlib.ExitStack() as files:
             stdout = files.enter_context(open(log, "ab")) if log else None  # the child keeps its own copy of the fd
             process = subprocess.Popen(
-                argv, cwd=SERVICES_DIR, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-                stderr=subprocess.STDOUT if stdout else None, start_new_session=True,
-            )  # fmt: skip
-        child = Child(name, process)
-        self.children.append(child)
+                argv,
+                cwd=SERVICES_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=subprocess.STDOUT if stdout else None,
+                start_new_session=True,
+            )
+            child = Child(name, process)
+            self.children.append(child)
         return child
 
     def exited(self) -> list[Child]:
         return [child for child in self.children if child.process.poll() is not None]
 
     def stop(self, *, grace: float = 30.0) -> None:
-        for child in self.children:
-            if child.process.poll() is None:
-                os.killpg(child.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for child in self.children:
-            try:
-                child.process.wait(max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
-        self.children.clear()
+        with stopping.uninterrupted():
+            for child in self.children:
+                if child.process.poll() is None:
+                    os.killpg(child.process.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            for child in self.children:
+                try:
+                    child.process.wait(max(deadline - time.monotonic(), 0.1))
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.process.pid, signal.SIGKILL)
+                    child.process.wait()
+            self.children.clear()
+
+    def pids(self) -> dict[str, int]:
+        return {child.name: child.process.pid for child in self.children}
 
 
 def base_env(stack: dict[str, str]) -> dict[str, str]:
@@ -108,8 +121,22 @@ class ReplicaSet:
         self.replicas: list[ProcessGroup] = []
         self.stopped = 0
         self.peak = 0
+        self.closed = False  # after close(): no replica is ever started again
+        # The autoscaler's thread scales while the main thread may be closing: one at a time, or a replica started
+        # during the close would outlive the stack.
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop every replica; later scale-ups are refused (the stack is stopping)."""
+        with self._lock:
+            self.closed = True
+        self.scale(0)
 
     def scale(self, replicas: int) -> None:
+        with stopping.uninterrupted(), self._lock:
+            self._scale(0 if self.closed else replicas)
+
+    def _scale(self, replicas: int) -> None:
         from devstack.servers import free_port
 
         while len(self.replicas) < replicas:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devstack import stopping
+
 
 class ServerError(RuntimeError):
     """An embedded server could not start; the message says what to look at."""
@@ -24,6 +26,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def port_free(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:port (a port in TIME_WAIT counts as free, as it does for our servers)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def redis_server_binary() -> Path:
@@ -68,7 +81,7 @@ def start_redis(datadir: Path, *, port: int | None = None, persistent: bool = Tr
         "--appendonly", "yes" if persistent else "no",
         "--maxmemory-policy", "noeviction",
         "--logfile", str(datadir / "redis.log"),
-    ]  # fmt: skip
+    ]  # fmt: skip  # a table: one option and its value per line
     process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
     server = RedisServer(process=process, port=port, datadir=datadir)
     _wait_for_tcp(port, process, what="redis-server", log=datadir / "redis.log")
@@ -86,13 +99,25 @@ class PostgresServer:
         # A unix-socket URL in libpq's form; django-environ passes `host` through to psycopg as an option.
         return f"postgres://postgres@/{self.database}?host={urllib.parse.quote(str(self.socket_dir))}"
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's PID (pg_ctl starts it detached, so it is no child of ours)."""
+        return int((self.datadir / "postmaster.pid").read_text().split()[0])
+
     def stop(self) -> None:
-        pg_ctl = _pg_bin() / "pg_ctl"
-        user = _pg_system_user()
-        cmd = [str(pg_ctl), "-D", str(self.datadir), "-m", "fast", "-w", "stop"]
-        if user:
+        _stop_postgres(self.datadir)
+
+
+def _stop_postgres(datadir: Path) -> None:
+    """`pg_ctl stop -m fast`, then `-m immediate` if that did not finish within a minute; a no-op when nothing runs
+    there. In a session of its own, so that a signal to our process group cannot kill it halfway."""
+    for mode in ("fast", "immediate"):
+        cmd = [str(_pg_bin() / "pg_ctl"), "-D", str(datadir), "-m", mode, "-t", "60", "-w", "stop"]
+        if user := _pg_system_user():
             cmd = ["su", user, "-s", "/bin/sh", "-c", " ".join(cmd)]
-        subprocess.run(cmd, check=False, capture_output=True)
+        done = subprocess.run(cmd, check=False, capture_output=True, start_new_session=True)
+        if done.returncode == 0 or not (datadir / "postmaster.pid").exists():
+            return
 
 
 def _pg_bin() -> Path:
@@ -117,11 +142,16 @@ def start_postgres(datadir: Path, *, database: str = "celerity") -> PostgresServ
         # cleanup_mode=None: we stop it ourselves, so a crash of this process never deletes data.
         server = pgserver.get_server(datadir, cleanup_mode=None)  # type: ignore[attr-defined]
     except Exception as exc:  # pgserver raises bare subprocess errors; say where the log is
+        _stop_postgres(datadir)  # a signal to our group may have killed pg_ctl after it started the server
         raise ServerError(f"embedded Postgres failed to start ({exc}); see {datadir / 'log'}") from exc
     query = urllib.parse.parse_qs(urllib.parse.urlparse(server.get_uri()).query)
     socket_dir = Path(query["host"][0])
     pg = PostgresServer(datadir=datadir, socket_dir=socket_dir, database=database)
-    ensure_database(pg.url, database)
+    try:
+        ensure_database(pg.url, database)
+    except BaseException:  # the caller never gets the server, so it could not stop it
+        pg.stop()
+        raise
     return pg
 
 
@@ -173,27 +203,36 @@ def _wait_for_tcp(port: int, process: subprocess.Popen[bytes], *, what: str, log
 
 
 @contextlib.contextmanager
-def redis_and_postgres(rundir: Path, *, persistent: bool = True) -> Iterator[dict[str, str]]:
-    """Start both servers when REDIS_URL / DATABASE_URL are unset; yield the environment that points at them."""
+def redis_and_postgres(
+    rundir: Path, *, persistent: bool = True, pids: dict[str, int] | None = None
+) -> Iterator[dict[str, str]]:
+    """Start both servers when REDIS_URL / DATABASE_URL are unset; yield the environment that points at them.
+
+    `pids`, when given, gets the PID of each server started here ("redis", "postgres").
+    """
     started: list[RedisServer | PostgresServer] = []
     env: dict[str, str] = {}
+    pids = {} if pids is None else pids
     try:
         if os.environ.get("REDIS_URL"):
             env["REDIS_URL"] = os.environ["REDIS_URL"]
         else:
-            redis_server = start_redis(rundir / "redis", persistent=persistent)
-            started.append(redis_server)
-            env["REDIS_URL"] = redis_server.url
+            with stopping.uninterrupted():  # a server started is a server recorded for the stop
+                redis_server = start_redis(rundir / "redis", persistent=persistent)
+                started.append(redis_server)
+            env["REDIS_URL"], pids["redis"] = redis_server.url, redis_server.process.pid
         if os.environ.get("DATABASE_URL"):
             env["DATABASE_URL"] = os.environ["DATABASE_URL"]
         else:
-            postgres = start_postgres(rundir / "pg")
-            started.append(postgres)
-            env["DATABASE_URL"] = postgres.url
+            with stopping.uninterrupted():
+                postgres = start_postgres(rundir / "pg")
+                started.append(postgres)
+            env["DATABASE_URL"], pids["postgres"] = postgres.url, postgres.pid
         yield env
     finally:
-        for server in reversed(started):
-            server.stop()
+        with stopping.uninterrupted():
+            for server in reversed(started):
+                server.stop()
 
 
 def redis_cli_binary() -> Path:

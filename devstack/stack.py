@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack import processes, servers
+from devstack import processes, servers, stopping
 from devstack.autoscaling import LOCAL_POLICY, LocalAutoscaler
 
 # CELERITY_RUN_DIR moves the state (and the stack files other commands read) elsewhere, e.g. for tests.
@@ -43,10 +43,28 @@ class StackInfo:
     pid: int = 0
     autoscaled: str = ""  # the pool whose extra workers follow the backlog
     reconciler_metrics: str = ""
+    # Every process started for the stack, by name: the servers and the platform. Autoscaled replicas come and go.
+    pids: dict[str, int] = field(default_factory=dict)
 
     @property
     def web_metrics(self) -> str:
         return f"{self.api_url}/metrics"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One platform process: started in list order once the servers are up, stopped together before them."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    ready_url: str = ""  # answers 200 once the process can take work ("": nothing to wait for)
+
+
+def metrics_dirs(rundir: Path) -> list[Path]:
+    """Where the stack's processes write their Prometheus multiprocess files: <rundir>/metrics/<process> for the
+    platform, <rundir>/logs/metrics/<replica> for the autoscaled replicas."""
+    return [rundir / "metrics", rundir / "logs" / "metrics"]
 
 
 def read_running(rundir: Path = RUN_DIR) -> StackInfo | None:
@@ -88,12 +106,13 @@ def local_stack(
     logdir = rundir / "logs"
     logdir.mkdir(exist_ok=True)
     port = port or int(os.environ.get("PORT", "8000"))
-    if not _port_free(port):
+    if not servers.port_free(port):
         raise StackError(f"port {port} is in use (another `make run`?); stop it or set PORT=<free port>")
     group = processes.ProcessGroup()
     scaler: LocalAutoscaler | None = None
+    server_pids: dict[str, int] = {}
     say(">> starting Redis and Postgres" + (" (embedded)" if not os.environ.get("REDIS_URL") else ""))
-    with servers.redis_and_postgres(rundir, persistent=persistent) as urls:
+    with servers.redis_and_postgres(rundir, persistent=persistent, pids=server_pids) as urls:
         token = api_token(rundir)
         stack = {**urls, "CELERITY_API_TOKEN": token, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
         env = processes.base_env(stack)
@@ -101,38 +120,66 @@ def local_stack(
             say(">> applying migrations")
             _migrate(env, logdir / "migrate.log")
             info = StackInfo(
-                api_url=f"http://127.0.0.1:{port}", token=token, pid=os.getpid(),
-                redis_url=urls["REDIS_URL"], database_url=urls["DATABASE_URL"],
-            )  # fmt: skip
+                api_url=f"http://127.0.0.1:{port}",
+                token=token,
+                pid=os.getpid(),
+                redis_url=urls["REDIS_URL"],
+                database_url=urls["DATABASE_URL"],
+                pids=dict(server_pids),
+            )
             say(f">> starting web on {info.api_url} and workers for pools {', '.join(p.name for p in pools)}")
-            web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1",
-                       "PROMETHEUS_MULTIPROC_DIR": str(_fresh(rundir / "metrics" / "web"))}  # fmt: skip
-            group.start("web", processes.web_argv(), web_env, log=None if echo_logs else logdir / "web.log")
-            for offset, pool in enumerate(pools):
-                wenv = processes.worker_env(
-                    pool, env, metrics_port=metrics_port + offset, multiproc_dir=_fresh(rundir / "metrics" / pool.name)
+            launches = _platform(info, pools, env, rundir, port=port, metrics_port=metrics_port)
+            for launch in launches:
+                group.start(
+                    launch.name, launch.argv, launch.env, log=None if echo_logs else logdir / f"{launch.name}.log"
                 )
-                group.start(f"worker-{pool.name}", processes.worker_argv(pool), wenv,
-                            log=None if echo_logs else logdir / f"worker-{pool.name}.log")  # fmt: skip
-                info.worker_metrics[pool.name] = f"http://127.0.0.1:{metrics_port + offset}/metrics"
-            # The reconciler re-drives jobs the broker lost (docs/reliability.md), on the port after the pools'.
-            reconciler_port = metrics_port + len(pools)
-            group.start("reconciler", [str(processes.BIN_DIR / "python"), "manage.py", "reconcile"],
-                        {**env, "CELERITY_RECONCILER_PORT": str(reconciler_port)},
-                        log=None if echo_logs else logdir / "reconciler.log")  # fmt: skip
-            info.reconciler_metrics = f"http://127.0.0.1:{reconciler_port}/metrics"
-            _wait_ready(info, group, logdir, pools=len(pools))
+            info.pids |= group.pids()
+            _wait_ready(group, {launch.name: launch.ready_url for launch in launches if launch.ready_url}, logdir)
             if autoscale:
-                scaler = _autoscaler(pools, env, rundir, urls["REDIS_URL"], say)
+                with stopping.uninterrupted():  # its thread starts workers: it must be reachable from `finally`
+                    scaler = _autoscaler(pools, env, rundir, urls["REDIS_URL"], say)
                 info.autoscaled = scaler.replicas.env["CELERITY_POOL"] if scaler else ""
             _write_stack_files(rundir, info, stack)
             yield info
         finally:
-            say(">> stopping (workers finish or return their in-flight tasks)")
-            _remove_stack_files(rundir)
-            if scaler is not None:
-                scaler.stop()
-            group.stop(grace=float(os.environ.get("CELERITY_STOP_GRACE", "60")))
+            with stopping.uninterrupted():  # workers and web first, in full; the servers stop after this block
+                say(">> stopping (workers finish or return their in-flight tasks)")
+                _remove_stack_files(rundir)
+                if scaler is not None:
+                    scaler.stop()
+                group.stop(grace=float(os.environ.get("CELERITY_STOP_GRACE", "60")))
+
+
+def _platform(
+    info: StackInfo,
+    pools: tuple[processes.PoolSpec, ...],
+    env: dict[str, str],
+    rundir: Path,
+    *,
+    port: int,
+    metrics_port: int,
+) -> list[Launch]:
+    """The platform's processes in start order (one more process is one more entry); notes the workers' /metrics."""
+    metrics = metrics_dirs(rundir)[0]
+    web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "PROMETHEUS_MULTIPROC_DIR": str(_fresh(metrics / "web"))}
+    launches = [Launch("web", processes.web_argv(), web_env, ready_url=f"{info.api_url}/readyz")]
+    for offset, pool in enumerate(pools):
+        worker_port = metrics_port + offset
+        worker_env = processes.worker_env(
+            pool, env, metrics_port=worker_port, multiproc_dir=_fresh(metrics / pool.name)
+        )
+        worker_url = f"http://127.0.0.1:{worker_port}"
+        launches.append(
+            Launch(f"worker-{pool.name}", processes.worker_argv(pool), worker_env, ready_url=f"{worker_url}/healthz")
+        )
+        info.worker_metrics[pool.name] = f"{worker_url}/metrics"
+    # The reconciler re-drives jobs the broker lost (docs/reliability.md), on the port after the pools'.
+    reconciler_url = f"http://127.0.0.1:{metrics_port + len(pools)}"
+    reconciler_env = {**env, "CELERITY_RECONCILER_PORT": str(metrics_port + len(pools))}
+    reconciler_argv = [str(processes.BIN_DIR / "python"), "manage.py", "reconcile"]
+    launches.append(Launch("reconciler", reconciler_argv, reconciler_env, ready_url=f"{reconciler_url}/healthz"))
+    info.reconciler_metrics = f"{reconciler_url}/metrics"
+    return launches
 
 
 def _autoscaler(
@@ -160,21 +207,19 @@ def _migrate(env: dict[str, str], log: Path) -> None:
     with log.open("wb") as out:
         result = subprocess.run(
             [str(processes.BIN_DIR / "python"), "manage.py", "migrate", "--noinput"],
-            cwd=processes.SERVICES_DIR, env=env, stdout=out, stderr=subprocess.STDOUT, check=False,
-        )  # fmt: skip
+            cwd=processes.SERVICES_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
     if result.returncode != 0:
         raise StackError(f"migrations failed; see {log}:\n{log.read_text()[-2000:]}")
 
 
-def _wait_ready(
-    info: StackInfo, group: processes.ProcessGroup, logdir: Path, *, pools: int, timeout: float = 90
-) -> None:
+def _wait_ready(group: processes.ProcessGroup, ready_urls: dict[str, str], logdir: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
-    pending = {"web": f"{info.api_url}/readyz"} | {
-        f"worker-{name}": url.replace("/metrics", "/healthz") for name, url in info.worker_metrics.items()
-    }
-    if info.reconciler_metrics:
-        pending["reconciler"] = info.reconciler_metrics.replace("/metrics", "/healthz")
+    pending = dict(ready_urls)
     while pending and time.monotonic() < deadline:
         if dead := group.exited():
             names = ", ".join(child.name for child in dead)
@@ -204,15 +249,3 @@ def _http_ok(url: str) -> bool:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
         return False
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True

@@ -2,7 +2,8 @@
 
 Exit status: 0 when every job was correct and nothing failed; 3 when a correctness check failed (a wrong sum or
 count, an item lost or counted twice, a job that did not succeed in time); 4 when every job was correct but
-requests failed along the way; 1 when the target could not be used.
+requests failed along the way; 1 when the target could not be used; 128 + its number when a signal stopped the run
+(SIGTERM: 143), after the stack it started, if any, has stopped.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from devstack import stopping
 from loadtests import figures, report, runner
 from loadtests.client import JobsClient
+from loadtests.results import ScenarioResult
 from loadtests.scenarios import PROFILES, SCENARIOS
 from loadtests.target import connect
 
@@ -24,8 +27,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m loadtests", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run scenarios; write results.json and report.html")
     run.add_argument("--scenario", choices=[*SCENARIOS, "all"], default=os.environ.get("SCENARIO") or "all")
@@ -33,8 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--target", default=os.environ.get("TARGET"), help="http://host:port of any deployment")
     run.add_argument("--token", default=os.environ.get("TOKEN"), help="that deployment's CELERITY_API_TOKEN")
     metrics = [url for url in os.environ.get("METRICS", "").split(",") if url]
-    run.add_argument("--metrics", action="append", default=metrics, metavar="URL",
-                     help="a worker /metrics URL of the target (repeatable; env METRICS=url,url)")  # fmt: skip
+    run.add_argument(
+        "--metrics",
+        action="append",
+        default=metrics,
+        metavar="URL",
+        help="a worker /metrics URL of the target (repeatable; env METRICS=url,url)",
+    )
     run.add_argument("--out", type=Path, default=None, help="results directory (default loadtests/results/<time>)")
     return parser
 
@@ -44,7 +53,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     console = console or Console()
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     out: Path = args.out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
-    results: list[runner.ScenarioResult] = []
+    results: list[ScenarioResult] = []
     with connect(args.target, args.token, metrics_urls=args.metrics, say=console.print) as target:
         client = JobsClient(target.api_url, target.token)
         if not client.ready():
@@ -52,8 +61,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
             return 1
         for name in names:
             scenario = SCENARIOS[name][args.profile]
-            result = runner.run(client, scenario, target, name=name, profile=args.profile, console=console,
-                                workdir=out / name)  # fmt: skip
+            result = runner.run(
+                client, scenario, target, name=name, profile=args.profile, console=console, workdir=out / name
+            )
             report.print_summary(result, console)
             results.append(result)
     results_json, html_report = report.write(results, out)
@@ -65,4 +75,4 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stopping.exit_status(main))

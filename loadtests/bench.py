@@ -27,12 +27,13 @@ from typing import Any
 import redis
 from rich.console import Console
 
-from loadtests.benchmarks import ceiling, machine, writeup
+from devstack import stopping
+from loadtests.benchmarks import ceiling, instrumentation, machine, writeup
 from loadtests.benchmarks.events import EventTap
 from loadtests.benchmarks.sides import Baseline, Celerity, Measurement
 from loadtests.client import JobsClient
 from loadtests.scenarios import JobSpec
-from loadtests.target import _local_sources
+from loadtests.target import local_sources
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE_DB = 3
@@ -54,7 +55,7 @@ PLANS: dict[str, dict[str, Any]] = {
         "chunk_sizes": [10, 100, 1000],
         "chord_widths": [10, 100],
         "chord_repeats_above": {},
-        "job_sizes": [100, 10_000],
+        "job_sizes": [100, 100_000],
     },
 }
 
@@ -72,8 +73,11 @@ def systems(console: Console) -> Iterator[tuple[Celerity, Baseline, str]]:
     rundir = stack.RUN_DIR / "bench"
     with ExitStack() as stack_:
         console.print(f">> starting a local Celerity stack in {rundir} and the bare-Celery baseline beside it")
-        info = stack_.enter_context(stack.local_stack(rundir, port=free_port(), metrics_port=free_port(),
-                                                      persistent=False, progress=False, autoscale=False))  # fmt: skip
+        info = stack_.enter_context(
+            stack.local_stack(
+                rundir, port=free_port(), metrics_port=free_port(), persistent=False, progress=False, autoscale=False
+            )
+        )
         baseline_url = _db(info.redis_url, BASELINE_DB)
         redis.Redis.from_url(baseline_url).flushdb()
         group = processes.ProcessGroup()
@@ -82,12 +86,18 @@ def systems(console: Console) -> Iterator[tuple[Celerity, Baseline, str]]:
         for pool in processes.DEFAULT_POOLS:
             argv = [str(processes.BIN_DIR / "celery"), "-A", "loadtests.baseline.app", "worker", "-Q", pool.name,
                     "-c", str(pool.concurrency), "-n", f"baseline-{pool.name}@%h", "-E", "--loglevel", "WARNING",
-                    "--without-mingle", "--without-gossip"]  # fmt: skip
+                    "--without-mingle", "--without-gossip"]  # fmt: skip  # a command line reads best whole
             group.start(f"baseline-{pool.name}", argv, env, log=rundir / "logs" / f"baseline-{pool.name}.log")
-        celerity_tap = stack_.enter_context(EventTap(info.redis_url))
-        baseline_tap = stack_.enter_context(EventTap(baseline_url))
-        celerity = Celerity(JobsClient(info.api_url, info.token), redis.Redis.from_url(info.redis_url),
-                            _local_sources(rundir, info.worker_metrics), info.database_url, celerity_tap)  # fmt: skip
+        with stopping.uninterrupted():  # a signal inside a tap's __enter__ would leave its thread on a stopped Redis
+            celerity_tap = stack_.enter_context(EventTap(info.redis_url))
+            baseline_tap = stack_.enter_context(EventTap(baseline_url))
+        celerity = Celerity(
+            JobsClient(info.api_url, info.token),
+            redis.Redis.from_url(info.redis_url),
+            local_sources(rundir, info.worker_metrics),
+            info.database_url,
+            celerity_tap,
+        )
         baseline = Baseline(baseline_url, baseline_tap)
         baseline.ping()
         yield celerity, baseline, info.redis_url
@@ -111,13 +121,28 @@ def _say(console: Console, label: str, runs: list[Measurement]) -> None:
     console.print("  " + " | ".join(parts))
 
 
+def guarded(
+    side: Celerity | Baseline,
+    spec: JobSpec,
+    run: Callable[[Celerity | Baseline, JobSpec], Measurement] = lambda side, spec: side.run(spec),
+) -> Measurement:
+    """A run that cannot finish (a timeout, a broker that never drains) fails alone, with its reason: the side
+    clears what it left behind, and the rest of the bench still runs and is still written up."""
+    try:
+        return run(side, spec)
+    except Exception as exc:  # any failure of one run is reported in its row, never fatal to the bench
+        side.recover()
+        reason = f"did not finish: {type(exc).__name__}: {exc}"[:300]
+        return Measurement(side.name, spec.workload, spec.items, spec.chunk_size, 0.0, False, reason)
+
+
 def overhead(c: Celerity, b: Baseline, plan: dict[str, Any], console: Console) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for spec in plan["overhead"]:
         runs: dict[str, list[Measurement]] = {"celerity": [], "celery": []}
         for repeat in range(plan["repeats"]):
             order: list[Celerity | Baseline] = [c, b] if repeat % 2 == 0 else [b, c]  # alternate: drift hits both
-            pair = {side.name: side.run(spec) for side in order}
+            pair = {side.name: guarded(side, spec) for side in order}
             for name, measurement in pair.items():
                 runs[name].append(measurement)
             _say(console, f"{spec.label} #{repeat + 1}", list(pair.values()))
@@ -155,22 +180,27 @@ def _compare(spec: JobSpec, runs: dict[str, list[Measurement]]) -> dict[str, Any
 
 
 def curve(
-    c: Celerity, b: Baseline, specs: list[JobSpec], repeats: Callable[[JobSpec], int], console: Console,
+    c: Celerity,
+    b: Baseline,
+    specs: list[JobSpec],
+    repeats: Callable[[JobSpec], int],
+    console: Console,
     run: Callable[[Celerity | Baseline, JobSpec], Measurement] = lambda side, spec: side.run(spec),
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     points = []
     for spec in specs:
         runs: dict[str, list[Measurement]] = {"celerity": [], "celery": []}
         for repeat in range(repeats(spec)):
             order: list[Celerity | Baseline] = [c, b] if repeat % 2 == 0 else [b, c]
-            pair = [run(side, spec) for side in order]
+            pair = [guarded(side, spec, run) for side in order]
             for m in pair:
                 runs[m.system].append(m)
             _say(console, f"{spec.label} #{repeat + 1}", pair)
         point = _compare(spec, runs)
         point["submit_seconds"] = {n: _median([m.submit_seconds for m in ms]) for n, ms in runs.items()}
         point["start_seconds"] = {n: _median([m.start_seconds for m in ms]) for n, ms in runs.items()}
-        point["setup_seconds"] = {n: _median([m.setup_seconds for m in ms]) for n, ms in runs.items()}
+        for name in ("setup_seconds", "first_chunk_seconds", "probe_submit_p99", "cancel_seconds"):
+            point[name] = {n: _median([getattr(m, name) for m in ms]) for n, ms in runs.items()}
         points.append(point)
     return points
 
@@ -180,8 +210,9 @@ def _submit(side: Celerity | Baseline, spec: JobSpec) -> Measurement:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m loadtests.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtests.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--plan", choices=PLANS, default=os.environ.get("BENCH_PLAN", "default"))
     parser.add_argument("--repeats", type=int, default=None, help="override the plan's repeats")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
@@ -222,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
         jobs = [JobSpec("chunked", n, 1000) for n in plan["job_sizes"]]
         results["job_size"] = curve(c, b, jobs, lambda _: plan["repeats"], console, run=_submit)
         loads.append(("job size", os.getloadavg()))
+    console.print(">> instrumentation: task signals with Celerity's handlers off and on")
+    try:
+        results["instrumentation"] = instrumentation.measure()
+    except Exception as exc:  # reported in the write-up; the rest of the bench stands
+        results["instrumentation"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    console.print(f"  {results['instrumentation']}")
     results["load_average"] = loads
     results["duration_seconds"] = time.time() - started
     results["correct"] = all(
@@ -240,4 +277,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(stopping.exit_status(main))  # SIGTERM/SIGINT: the stack and the baseline stop first

@@ -31,8 +31,9 @@ class JobsClient:
             raise ApiError(f"POST /api/jobs {payload}: {exc}") from exc
         seconds = time.perf_counter() - started
         if response.status_code != 202:
-            raise ApiError(f"POST /api/jobs {payload} -> {response.status_code}: {response.text[:300]}",
-                           response.status_code)  # fmt: skip
+            raise ApiError(
+                f"POST /api/jobs {payload} -> {response.status_code}: {response.text[:300]}", response.status_code
+            )
         return dict(response.json()), seconds
 
     def get(self, job_id: str) -> dict[str, Any]:
@@ -41,8 +42,9 @@ class JobsClient:
         except requests.RequestException as exc:
             raise ApiError(f"GET /api/jobs/{job_id}: {exc}") from exc
         if response.status_code != 200:
-            raise ApiError(f"GET /api/jobs/{job_id} -> {response.status_code}: {response.text[:300]}",
-                           response.status_code)  # fmt: skip
+            raise ApiError(
+                f"GET /api/jobs/{job_id} -> {response.status_code}: {response.text[:300]}", response.status_code
+            )
         return dict(response.json())
 
     def cancel(self, job_id: str) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loadtests import promstats
-
-if TYPE_CHECKING:
-    from loadtests.runner import ScenarioResult
+from loadtests.results import ScenarioResult
 
 QUANTILES = (0.5, 0.95, 0.99)
 HISTOGRAMS = {
@@ -63,8 +61,9 @@ def by_task(before: promstats.Snapshot, after: promstats.Snapshot) -> dict[str, 
         for key, metric in (("queue_wait", HISTOGRAMS["queue_wait"]), ("run_time", HISTOGRAMS["run_time"])):
             count = promstats.increase(after, before, f"{metric}_count", task=name)
             seconds = promstats.increase(after, before, f"{metric}_sum", task=name)
-            histogram = promstats.delta(promstats.buckets(after, metric, task=name),
-                                        promstats.buckets(before, metric, task=name))  # fmt: skip
+            histogram = promstats.delta(
+                promstats.buckets(after, metric, task=name), promstats.buckets(before, metric, task=name)
+            )
             row[f"{key}_count"] = count
             row[f"{key}_mean"] = seconds / count if count else None
             row[f"{key}_p99"] = promstats.quantile(0.99, histogram)

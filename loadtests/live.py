@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.console import Group, RenderableType
 from rich.table import Table
 
 from loadtests.checking import check
-
-if TYPE_CHECKING:
-    from loadtests.runner import Sample, Tracker
+from loadtests.results import Sample
+from loadtests.tracking import Tracker
 
 WINDOW = 5.0  # seconds of samples behind the throughput figure
 

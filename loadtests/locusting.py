@@ -11,14 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from devstack import stopping
 from loadtests import figures
 from loadtests.scenarios import JobSpec, Scenario
 from loadtests.target import Target
-
-if TYPE_CHECKING:
-    from loadtests.runner import Tracker
+from loadtests.tracking import Tracker
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
@@ -34,20 +33,38 @@ class LocustSubmitter:
         users = max(2, math.ceil(scenario.rate * 2))
         mix = json.dumps([job.payload() for job in scenario.jobs])
         env = {
-            **os.environ, "LOADTEST_TOKEN": target.token, "LOADTEST_MIX": mix,
-            "LOADTEST_RATE_PER_USER": str(scenario.rate / users), "LOADTEST_MAX_JOBS": str(scenario.max_jobs),
-            "LOADTEST_USERS": str(users), "LOADTEST_JOBS_FILE": str(self.jobs_file),
-        }  # fmt: skip
+            **os.environ,
+            "LOADTEST_TOKEN": target.token,
+            "LOADTEST_MIX": mix,
+            "LOADTEST_RATE_PER_USER": str(scenario.rate / users),
+            "LOADTEST_MAX_JOBS": str(scenario.max_jobs),
+            "LOADTEST_USERS": str(users),
+            "LOADTEST_JOBS_FILE": str(self.jobs_file),
+        }
         argv = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(users),
             "-t", f"{math.ceil(scenario.duration)}s", "-H", target.api_url, "--only-summary", "--stop-timeout", "10",
             "--json-file", str(self.stats_base), "--loglevel", "WARNING",
-        ]  # fmt: skip
-        with (workdir / "locust.log").open("ab") as log:
-            self.process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        ]  # fmt: skip  # a command line: each option beside its value
+        self._argv, self._env, self._log = argv, env, workdir / "locust.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> None:
+        # Started by the run loop's first step, inside the loop's try, whose `finally` calls stop(); uninterrupted,
+        # so that a signal cannot land between the fork and `self.process`.
+        with stopping.uninterrupted(), self._log.open("ab") as log:
+            self.process = subprocess.Popen(
+                self._argv,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def step(self, run: Tracker) -> None:
+        if self.process is None:
+            self._start()
         with self.jobs_file.open() as jobs:
             jobs.seek(self._offset)
             lines = jobs.read()
@@ -60,13 +77,15 @@ class LocustSubmitter:
             run.add(spec, str(job["id"]), float(job["t"]) - epoch_of_start, float(job["seconds"]))
 
     def exhausted(self) -> bool:
-        if self.process.poll() is None:
+        if self.process is None or self.process.poll() is None:
             return False
         if self.stats is None:
             self.stats = _stats(self.stats_base.with_suffix(".json"), self.process.returncode)
         return True
 
     def stop(self) -> None:
+        if self.process is None:
+            return
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -90,6 +109,8 @@ def _stats(path: Path, returncode: int) -> dict[str, Any]:
         for ms, count in (entry.get("response_times") or {}).items():
             times.extend([float(ms)] * int(count))
     return {
-        "returncode": returncode, "requests": requests, "failures": failures,
+        "returncode": returncode,
+        "requests": requests,
+        "failures": failures,
         **{f"p{round(q * 100)}_ms": figures.percentile(times, q) for q in figures.QUANTILES},
-    }  # fmt: skip
+    }

@@ -6,7 +6,6 @@ import base64
 import io
 import itertools
 import math
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -14,8 +13,7 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    from loadtests.runner import ScenarioResult
+from loadtests.results import ScenarioResult
 
 Plot = tuple[str, str]  # (title, base64 PNG)
 
@@ -54,8 +52,15 @@ def scenario_plots(result: ScenarioResult) -> list[Plot]:
         pools = sorted({p for s in samples for p in s.workers})
         palette = plt.get_cmap("Dark2")
         for i, pool in enumerate(pools):  # nudged apart so that pools with equal counts stay visible
-            right.step(t, [s.workers.get(pool, 0.0) + 0.04 * i for s in samples], where="post", lw=2, alpha=0.8,
-                       color=palette(i), label=f"workers: {pool}")  # fmt: skip
+            right.step(
+                t,
+                [s.workers.get(pool, 0.0) + 0.04 * i for s in samples],
+                where="post",
+                lw=2,
+                alpha=0.8,
+                color=palette(i),
+                label=f"workers: {pool}",
+            )
         right.set_ylabel("live workers")
         right.set_ylim(bottom=0, top=max([1.0, *(sum(s.workers.values()) for s in samples)]) + 1)
         handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]

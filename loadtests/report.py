@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loadtests import figures, plots
-from loadtests.runner import ScenarioResult
+from loadtests.results import ScenarioResult
 
 
 def _ms(value: float | None) -> str:

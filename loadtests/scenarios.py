@@ -38,9 +38,12 @@ class JobSpec:
     @classmethod
     def from_payload(cls, body: dict[str, Any]) -> JobSpec:
         return cls(
-            workload=str(body["workload"]), items=int(body["items"]), chunk_size=body.get("chunk_size"),
-            item_cost_ms=int(body.get("item_cost_ms", 0)), queue=body.get("queue"),
-        )  # fmt: skip
+            workload=str(body["workload"]),
+            items=int(body["items"]),
+            chunk_size=body.get("chunk_size"),
+            item_cost_ms=int(body.get("item_cost_ms", 0)),
+            queue=body.get("queue"),
+        )
 
     @property
     def label(self) -> str:

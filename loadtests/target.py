@@ -19,10 +19,12 @@ class Target:
     origin: str = "given"  # given | running | started
 
 
-def _local_sources(rundir: Path, worker_metrics: dict[str, str]) -> Sources:
-    # devstack writes per-process metric files under <rundir>/metrics/<pool> and, for the autoscaled replicas,
-    # <rundir>/logs/metrics/<replica>.
-    return Sources(urls=list(worker_metrics.values()), dirs=[rundir / "metrics", rundir / "logs" / "metrics"])
+def local_sources(rundir: Path, worker_metrics: dict[str, str]) -> Sources:
+    """Where a local stack's metrics are: its workers' /metrics URLs, and the metric files every process of it
+    writes (read directly, so that replicas the autoscaler already removed still count)."""
+    from devstack import stack
+
+    return Sources(urls=list(worker_metrics.values()), dirs=stack.metrics_dirs(rundir))
 
 
 @contextlib.contextmanager
@@ -46,13 +48,19 @@ def connect(
     running = stack.read_running(stack.RUN_DIR)
     if running:
         say(f">> using the running `make run` stack at {running.api_url}")
-        yield Target(running.api_url, running.token, _local_sources(stack.RUN_DIR, running.worker_metrics),
-                     running.database_url, origin="running")  # fmt: skip
+        yield Target(
+            running.api_url,
+            running.token,
+            local_sources(stack.RUN_DIR, running.worker_metrics),
+            running.database_url,
+            origin="running",
+        )
         return
     rundir = rundir or stack.RUN_DIR / "loadtest"
     say(f">> no local stack is running: starting one in {rundir} for this load test (stopped afterwards)")
     with stack.local_stack(
         rundir, port=free_port(), metrics_port=free_port(), echo_logs=False, persistent=False, progress=False
     ) as info:
-        yield Target(info.api_url, info.token, _local_sources(rundir, info.worker_metrics), info.database_url,
-                     origin="started")  # fmt: skip
+        yield Target(
+            info.api_url, info.token, local_sources(rundir, info.worker_metrics), info.database_url, origin="started"
+        )

@@ -60,8 +60,9 @@ def _redis_benchmark(url: str) -> dict[str, float]:
     parts = urllib.parse.urlsplit(url)
     out: dict[str, float] = {}
     for pipeline in (1, 16):
-        argv = [binary, "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 6379), "-t", "lpush,rpop",
-                "-n", "100000", "-d", str(PAYLOAD_BYTES), "-P", str(pipeline), "-q", "--csv"]  # fmt: skip
+        argv = [binary, "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 6379),
+                "-t", "lpush,rpop", "-n", "100000", "-d", str(PAYLOAD_BYTES), "-P", str(pipeline),
+                "-q", "--csv"]  # fmt: skip  # a command line reads best whole
         result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
         for line in result.stdout.splitlines():
             cells = [c.strip('"') for c in line.split(",")]
@@ -86,10 +87,13 @@ def measure(url: str, *, runs: int = 3, n: int = 100_000, roundtrip_n: int = 5_0
     found = _redis_benchmark(url)
     return Ceiling(
         method="redis-benchmark and redis-py" if found else "redis-py (no redis-benchmark binary on this machine)",
-        payload_bytes=PAYLOAD_BYTES, pipelined_lpush_per_second=statistics.median(pushes),
-        pipelined_rpop_per_second=statistics.median(pops), roundtrip_pairs_per_second=statistics.median(pairs),
-        runs=runs, redis_benchmark=found,
-    )  # fmt: skip
+        payload_bytes=PAYLOAD_BYTES,
+        pipelined_lpush_per_second=statistics.median(pushes),
+        pipelined_rpop_per_second=statistics.median(pops),
+        roundtrip_pairs_per_second=statistics.median(pairs),
+        runs=runs,
+        redis_benchmark=found,
+    )
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ from celery import Celery
 @dataclass
 class TaskTimes:
     names: dict[str, str] = field(default_factory=dict)  # uuid -> task name (task-sent, task-received)
+    args: dict[str, str] = field(default_factory=dict)  # uuid -> the arguments' repr (task-sent)
     sent: dict[str, float] = field(default_factory=dict)  # uuid -> publisher's timestamp
+    started: dict[str, float] = field(default_factory=dict)  # uuid -> worker's timestamp
     succeeded: dict[str, float] = field(default_factory=dict)  # uuid -> worker's timestamp
     runtime: dict[str, float] = field(default_factory=dict)  # uuid -> seconds (Celery's own, result store included)
 
@@ -63,7 +65,12 @@ class EventTap:
         with self.app.connection_for_read() as connection:
             self._receiver = self.app.events.Receiver(
                 connection,
-                handlers={"task-sent": self._sent, "task-received": self._received, "task-succeeded": self._succeeded},
+                handlers={
+                    "task-sent": self._sent,
+                    "task-received": self._received,
+                    "task-started": self._started,
+                    "task-succeeded": self._succeeded,
+                },
             )
             self._ready.set()
             self._receiver.capture(limit=None, timeout=None, wakeup=False)
@@ -72,10 +79,31 @@ class EventTap:
         with self.lock:
             self.times.names[event["uuid"]] = event["name"]
             self.times.sent[event["uuid"]] = float(event["timestamp"])
+            self.times.args[event["uuid"]] = str(event.get("args", ""))
 
     def _received(self, event: dict[str, Any]) -> None:
         with self.lock:
             self.times.names[event["uuid"]] = event["name"]
+
+    def _started(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.times.started[event["uuid"]] = float(event["timestamp"])
+
+    def sent_with(self, name: str, argument: str) -> str | None:
+        """The id of a task named `name` sent since reset() with `argument` among its arguments."""
+        with self.lock:
+            found = (u for u, n in self.times.names.items() if n == name and argument in self.times.args.get(u, ""))
+            return next(found, None)
+
+    def runtime(self, task_id: str) -> float | None:
+        """The task's run time as its worker timed it, once it succeeded."""
+        with self.lock:
+            return self.times.runtime.get(task_id)
+
+    def started_at(self, task_id: str) -> float | None:
+        """When the task with this id started (its worker's clock), if that event arrived since reset()."""
+        with self.lock:
+            return self.times.started.get(task_id)
 
     def _succeeded(self, event: dict[str, Any]) -> None:
         with self.lock:

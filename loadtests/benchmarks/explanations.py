@@ -9,13 +9,14 @@ METHOD = """\
   Celery app (`loadtests/baseline/app.py`) with its own two pools of 2 processes on **the same Redis server**, in DB 3.
   Both apps have the same worker settings: JSON, `acks_late`, `reject_on_worker_lost`, prefetch 1, the same time
   limits and visibility timeout, task events on (`-E`, `task_send_sent_event`, `track_started`).
-- **The same work.** An item squares its index with the same arguments (so the same message size). *Chunked*: a
-  group of `chain(xstarmap(item, chunk), record)` per chunk, on `bulk`, as `services/celerity/jobs/workloads.py`
-  builds it. *Chord*: `chord([item] * width, callback)` on `default`. What differs is Celerity: the API and its job
-  row, `job_start` creating one Postgres row per item (in Postgres, `generate_series`) and publishing the canvas
-  from a worker, each chunk's
-  results written to Postgres in id order under row locks, progress rows, metrics in every task. The baseline's
-  callbacks only sum what they are given.
+- **The same work.** An item squares its index. *Chunked*: the baseline runs what a bare-Celery user writes, a group
+  of `chain(xstarmap(item, chunk), total)` per chunk on `bulk` (two messages per chunk, each item's arguments in the
+  message); Celerity runs one `job_chunk_run` task per chunk on `bulk` (`services/celerity/jobs/workloads.py`), which
+  squares the chunk's items in order and records them in the same task, from a message that carries the chunk's
+  bounds. *Chord*: `chord([item] * width, callback)` on `default` on both sides, with the same arguments. What
+  differs is Celerity: the API and its job row, `job_start` creating one row per chunk and publishing the canvas
+  from a worker, every outcome written to Postgres (one statement per chunk, or one for a chord's body), progress
+  rows, metrics in every task. The baseline's callbacks only sum what they are given.
 - **Timing.** Celerity: `created_at → finished_at` of the job (server clock; the client polls every 50 ms but its
   polling is not in the figure). Bare Celery: from building the canvas to `.get()` returning, in the bench process.
   Chord completion: from the last header task's `task-succeeded` event to the callback's, captured the same way
@@ -29,38 +30,53 @@ METHOD = """\
 
 EXPLANATIONS = {
     "overhead": """\
-**What the overhead is.** Per chunk, Celerity runs one extra transaction: lock the chunk's item rows in id order
-(`SELECT … FOR UPDATE`), write their outcomes in one `UPDATE … FROM unnest()`, set the chunk's progress row, and ask
-whether the job is complete. Per job it creates every item row up front and publishes the canvas from a worker
-(`job_start`). Per task it records a few Prometheus samples in files (multiprocess mode). The per-task figures in
-`bench.json` (`tasks.*.run_time_mean`) show where the time goes; on this machine, for 20,000 items in chunks of 100:
-`job_start` runs about 1 s before the first chunk can start, and each chunk's recording task runs about 20 ms
-beside the chunk's own 12 ms, on the same two processes. The metrics and signals cost microseconds per task. These
-items do no work at all (a square), so this is the worst case: the overhead is fixed per chunk and per item, and
-an item that costs 1 ms of real work makes a chunk of 100 cost 100 ms, against which the same 20 ms is a fifth.""",
+**What the overhead is.** Per chunk, Celerity's task records its outcomes with one SQL statement (insert the item
+rows in index order, add them to the chunk's row, inside a short transaction that retries on deadlock), then asks
+whether the job is complete (one indexed read). Per job it creates one row per chunk and publishes the canvas from
+a worker (`job_start`), through one pipelined round trip per canvas of 200 chunks. Per task it records a few
+Prometheus samples in files (multiprocess mode; see the instrumentation section). These items do no work at all (a
+square), so this is the worst case: the overhead is fixed per chunk and per job, and an item that costs 1 ms of real
+work makes a chunk of 100 cost 100 ms, against which a few milliseconds of bookkeeping vanish.""",
+    "before_after": """\
+What changed (issue #9): a chunk was a starmap task chained to a recording task (two messages, two task starts) whose
+transaction took about 8 SQL round trips (select the item ids, lock them, update them, read them back, set the
+chunk row, check completion, and Django's BEGIN/COMMIT); it is now one task and one statement. `job_start` created
+every item row before it published anything (a million rows: 20.8 s, holding the job row, so a cancel waited for
+it); it now creates one row per chunk and flips the status in a transaction of its own, and the recorders insert the
+item rows with their outcomes. Celery's Django fix-up closed the worker's database connection around every task, so
+every task opened a new one; connections are now reused (`CELERY_DB_REUSE_MAX`, `celerity/db/connections.py`).
+Item rows lost their foreign-key check and their second index on `job_id` (the unique (job, index) index serves
+every lookup), which made inserting them three times cheaper. The chord's body records all of its outcomes in one
+statement instead of one transaction per 100 items.""",
+    "where": """\
+`job_chunk_run` is the whole chunk: its items and their recording. The chord's `item_square` tasks are the header;
+`job_chord_record` is the body, whose time is decoding the header's results and one statement inserting them.
+`job_start` runs once per job; its time is mostly publishing (for a chord, one message per header task, which Celery
+publishes one round trip at a time: its chord API takes no producer, so kombu's publish batch cannot reach it).""",
     "ceiling": """\
 A worker's kombu connection waits for each reply, so the round-trip figure is the one to compare a single consumer
 with; pipelined figures are Redis' own ceiling. The Celery runs above drive Redis at a small fraction of either:
 the broker is not what limits throughput on this machine; CPU for the prefork processes (and, for Celerity,
 Postgres) is.""",
     "chunk_size": """\
-Small chunks cost per chunk: a message, a starmap task and a recording task for every chunk, so time grows with
-the number of chunks. Large chunks leave processes idle: with 2 bulk processes, a job of a few chunks cannot keep
-both busy and the last chunk runs alone. The ratio falls as chunks grow: bare Celery's cost is per chunk
-(messages, task starts) and all but vanishes, while part of Celerity's is per item and per job, which no chunk size
-removes: every item row is created by `job_start` (about 0.2 s for these 10,000 items, before any chunk runs; see
-the job-size table) and updated once by its chunk's recording task. At thousands of items per chunk that fixed part
-is most of Celerity's time.""",
+Small chunks cost per chunk: a message and a task start for every chunk (two of each for bare Celery, one for
+Celerity), so time grows with the number of chunks. Large chunks leave processes idle: with 2 bulk processes, a job
+of a few chunks cannot keep both busy and the last chunk runs alone. What Celerity adds that no chunk size removes is
+per job (the API, `job_start` and its queue hop before any chunk runs, the completion) and per item (one row
+inserted per item): at thousands of items per chunk, when the whole job takes a tenth of a second, that fixed part
+is what the ratio shows.""",
     "chord_width": """\
 Bare Celery's chord on Redis keeps the header's results in a Redis list; each header task appends its result and
 increments a counter, and the last one reads the whole list and publishes the callback with every result in its
-arguments. The callback's message and its JSON decoding grow with the width. Celerity's callback then writes every
-header result into Postgres, chunk by chunk (one transaction per 100 items), which is most of its callback time.""",
+arguments. The callback's message and its JSON decoding grow with the width. Celerity's callback then inserts every
+header result into Postgres in one statement (10,000 rows in about 75 ms on an idle machine). Celerity's header is
+published by `job_start` on a `default` worker process, which therefore runs no header task while it publishes;
+bare Celery publishes from the driver, a third process.""",
     "job_size": """\
 Celerity's POST only inserts the job row and commits: it does not depend on the job's size. The size is paid later
-in `job_start`, on a worker: all item rows and one row per chunk (created by Postgres itself), then building and
-publishing the canvas. A bare-Celery caller pays that publishing cost in its own request before it can answer.
-Nothing here grows faster than linearly: per item, `job_start` cost about 17-23 µs and bare Celery's build and
-publish 4-6 µs from 10,000 to 1,000,000 items on this machine. Local slopes above 1 between neighbouring sizes come
-from the smallest jobs, where a few milliseconds of fixed cost and scheduling noise dominate.""",
+in `job_start`, on a worker: one row per chunk (created by Postgres itself), then building and publishing the canvas,
+200 chunks per pipelined round trip, so the first chunks run while the rest are still being published. A bare-Celery
+caller pays its whole publishing cost in its own request before it can answer (and its messages carry every item's
+arguments, Celerity's only the chunk's bounds). While a big job starts, the API keeps answering small POSTs (their
+p99 is in the table), and a cancel sent during the start is answered at once: `job_start` never holds the job row.""",
 }

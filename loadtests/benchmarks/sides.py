@@ -6,6 +6,7 @@ same Redis (Celerity on DB 0, the baseline on its own DB), one job at a time on 
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from loadtests.promstats import Sources
 from loadtests.scenarios import JobSpec, expected_sum
 
 QUEUE = {"chunked": "bulk", "chord": "default"}
+JOB_START = "celerity.jobs.job_start"
+CANCEL_PROBE_ITEMS = 100_000  # jobs this big are cancelled once more while they start
 PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")  # kombu's priority sub-queues (conventions.md)
 
 
@@ -44,6 +47,10 @@ class Measurement:
     tasks: dict[str, dict[str, float | None]] = field(default_factory=dict)  # Celerity's per-task figures
     setup_seconds: float | None = None  # Celerity: `job_start`'s run time (item rows, canvas built and published)
     header_runtime: float | None = None  # chord: mean run time of a header task (task-succeeded events)
+    first_chunk_seconds: float | None = None  # Celerity: created -> the job's first chunk task started
+    probe_submit_p99: float | None = None  # Celerity: p99 of small POSTs sent while the big job was starting
+    probe_submits: int = 0
+    cancel_seconds: float | None = None  # Celerity: a cancel sent while a job of this size was starting
 
     @property
     def items_per_second(self) -> float:
@@ -69,6 +76,11 @@ def _parse(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
+def _p99(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else None
+
+
 class Celerity:
     name = "celerity"
 
@@ -81,10 +93,16 @@ class Celerity:
         self.tap.reset()
         accepted, submit_seconds = self.client.submit(spec.payload())
         body = self._until_finished(str(accepted["id"]), timeout)
-        seconds = (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
-            "finished_at") else float("inf")  # fmt: skip
-        started = (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
-            "started_at") else None  # fmt: skip
+        seconds = (
+            (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds()
+            if body.get("finished_at")
+            else float("inf")
+        )
+        started = (
+            (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds()
+            if body.get("started_at")
+            else None
+        )
         redis_figures = RedisLoad.read(self.broker).since(load, seconds)
         audit = audit_items(self.database_url, [str(accepted["id"])]).get(str(accepted["id"]))
         verdict = check(spec, body, audit)
@@ -92,35 +110,94 @@ class Celerity:
         if spec.workload == "chord":
             timing = self.tap.chord("celerity.jobs.item_square", "celerity.jobs.job_chord_record", spec.items)
         return Measurement(
-            self.name, spec.workload, spec.items, spec.chunk_size, seconds, verdict.ok, verdict.reason,
-            submit_seconds, started, timing.completion_seconds if timing else None, redis_figures,
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            seconds,
+            verdict.ok,
+            verdict.reason,
+            submit_seconds,
+            started,
+            timing.completion_seconds if timing else None,
+            redis_figures,
             figures.by_task(before, self.sources.counters()),
             header_runtime=timing.header_runtime_mean if timing else None,
-        )  # fmt: skip
+        )
 
     def submit_only(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
-        """POST, wait until the job has started (rows written, canvas published), then cancel it: the submit and
-        start costs of a big job without running it to the end."""
+        """POST, then until the job's first chunk runs and `job_start` has finished, keep POSTing one-item jobs (is
+        the API responsive while a big job starts?); then cancel it. For big jobs, a second job of the same size is
+        cancelled while its `job_start` runs: how long the cancel takes, and that the job ends `cancelled`."""
         wait_idle(self.broker)
-        before = self.sources.counters()
+        self.tap.reset()
         accepted, submit_seconds = self.client.submit(spec.payload())
         job_id = str(accepted["id"])
-        deadline = time.monotonic() + timeout
-        setup = None
-        while setup is None and time.monotonic() < deadline:  # until job_start has run (Celerity's own histogram)
-            time.sleep(0.1)
-            setup = self._job_start_seconds(before)
+        deadline, probes = time.monotonic() + timeout, []
+        start_task = setup = first = None
+        while (setup is None or first is None) and time.monotonic() < deadline:
+            probes.append(self.client.submit({"workload": "map", "items": 1})[1])
+            time.sleep(0.05)
+            start_task = start_task or self.tap.sent_with(JOB_START, job_id)
+            setup = self.tap.runtime(start_task) if start_task else None
+            first = first or self.tap.started_at(f"{job_id}-c0")
         body = self.client.get(job_id)
         self.client.cancel(job_id)
-        started = (_parse(body["started_at"]) - _parse(body["created_at"])).total_seconds() if body.get(
-            "started_at") else None  # fmt: skip
-        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, setup is not None,
-                           "ok" if setup is not None else "job_start did not finish", submit_seconds=submit_seconds,
-                           start_seconds=started, setup_seconds=setup)  # fmt: skip
+        created = _parse(body["created_at"]).timestamp()
+        started = (_parse(body["started_at"]).timestamp() - created) if body.get("started_at") else None
+        cancel_seconds, cancelled = (
+            self._cancel_while_starting(spec) if spec.items >= CANCEL_PROBE_ITEMS else (None, True)
+        )
+        ok = setup is not None and first is not None and cancelled
+        why = (
+            "ok"
+            if ok
+            else f"job_start finished: {setup is not None}, first chunk ran: {first is not None}, "
+            f"cancel during start ended cancelled: {cancelled}"
+        )
+        return Measurement(
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            0.0,
+            ok,
+            why,
+            submit_seconds=submit_seconds,
+            start_seconds=started,
+            setup_seconds=setup,
+            first_chunk_seconds=None if first is None else first - created,
+            probe_submit_p99=_p99(probes),
+            probe_submits=len(probes),
+            cancel_seconds=cancel_seconds,
+        )
 
-    def _job_start_seconds(self, before: dict[str, Any]) -> float | None:
-        row = figures.by_task(before, self.sources.counters()).get("celerity.jobs.job_start", {})
-        return row.get("run_time_mean") if row.get("run_time_count") == 1 else None
+    def _cancel_while_starting(self, spec: JobSpec, timeout: float = 60.0) -> tuple[float | None, bool]:
+        wait_idle(self.broker)
+        self.tap.reset()
+        job_id = str(self.client.submit(spec.payload())[0]["id"])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            start_task = self.tap.sent_with(JOB_START, job_id)
+            if start_task and self.tap.started_at(start_task):
+                break
+            time.sleep(0.01)
+        if self.tap.runtime(start_task or "") is not None:
+            return None, False  # job_start had already finished: this was no cancel during start
+        started = time.perf_counter()
+        self.client.cancel(job_id)
+        seconds = time.perf_counter() - started
+        return seconds, self.client.get(job_id).get("status") == "cancelled"
+
+    def recover(self) -> None:
+        """After a run that did not finish: cancel whatever still runs, so that the next run starts idle."""
+        with contextlib.suppress(Exception):  # best effort: the next run's wait_idle says if it did not work
+            for job in (
+                self.client.session.get(f"{self.client.base_url}/api/jobs?status=running&limit=100", timeout=30)
+                .json()
+                .get("items", [])
+            ):
+                self.client.cancel(str(job["id"]))
 
     def _until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -154,7 +231,11 @@ class Baseline:
         canvas, job_id = self.canvas(spec)
         result = canvas.apply_async()
         published = time.perf_counter() - started
-        values = result.get(timeout=timeout, disable_sync_subtasks=False)
+        # follow_parents=False: otherwise, for a chord, every poll re-reads every header task's result from Redis to
+        # re-raise a header error (celery.result.AsyncResult._maybe_reraise_parent_error): 10,000 GETs every half
+        # second kept this process at 100% CPU and starved the workers until the chord of 10,000 timed out.
+        parents = {"follow_parents": False} if spec.workload == "chord" else {}  # a GroupResult has no parents
+        values = result.get(timeout=timeout, disable_sync_subtasks=False, **parents)
         # The end is when the last callback succeeded (its worker's event), as Celerity's finished_at is written by
         # its last recording task: the client's .get() adds its own result-polling delay, which is not Celery's.
         chunked = spec.workload == "chunked"
@@ -168,11 +249,24 @@ class Baseline:
         if spec.workload == "chord":
             timing = self.tap.chord(self.module.ITEM, self.module.CHORD_TOTAL, spec.items)
         return Measurement(
-            self.name, spec.workload, spec.items, spec.chunk_size, seconds, ok,
-            "ok" if ok else f"count {count}, sum {total} (job {job_id})", published, None,
-            timing.completion_seconds if timing else None, RedisLoad.read(self.broker).since(load, seconds),
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            seconds,
+            ok,
+            "ok" if ok else f"count {count}, sum {total} (job {job_id})",
+            published,
+            None,
+            timing.completion_seconds if timing else None,
+            RedisLoad.read(self.broker).since(load, seconds),
             header_runtime=timing.header_runtime_mean if timing else None,
-        )  # fmt: skip
+        )
+
+    def recover(self) -> None:
+        """After a run that did not finish: drop its queued messages and results (its own DB), so that the next run
+        starts idle; a task still running finishes into an empty DB."""
+        self.broker.flushdb()
 
     def canvas(self, spec: JobSpec) -> tuple[Any, str]:
         """Celerity's canvas for the workload (services/celerity/jobs/workloads.py), with the baseline's tasks."""
@@ -184,10 +278,14 @@ class Baseline:
         size = spec.chunk_size or 100
         starts = range(0, spec.items, size)
         parts = [
-            chain(xstarmap(m.item_square.s(), [(i, job_id, 0, 0.0) for i in range(a, min(a + size, spec.items))])
-                  .set(queue=queue), m.chunk_total.s(job_id, k).set(queue=queue))
+            chain(
+                xstarmap(m.item_square.s(), [(i, job_id, 0, 0.0) for i in range(a, min(a + size, spec.items))]).set(
+                    queue=queue
+                ),
+                m.chunk_total.s(job_id, k).set(queue=queue),
+            )
             for k, a in enumerate(starts)
-        ]  # fmt: skip
+        ]
         return group(parts), job_id
 
     def publish_only(self, spec: JobSpec) -> Measurement:
@@ -196,5 +294,12 @@ class Baseline:
         started = time.perf_counter()
         canvas, _ = self.canvas(spec)
         canvas.apply_async()
-        return Measurement(self.name, spec.workload, spec.items, spec.chunk_size, 0.0, True,
-                           submit_seconds=time.perf_counter() - started)  # fmt: skip
+        return Measurement(
+            self.name,
+            spec.workload,
+            spec.items,
+            spec.chunk_size,
+            0.0,
+            True,
+            submit_seconds=time.perf_counter() - started,
+        )

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from loadtests.benchmarks import comparison
 from loadtests.benchmarks.explanations import EXPLANATIONS, METHOD
 from loadtests.plots import png
 
@@ -37,8 +38,10 @@ def slopes(xs: list[float], ys: list[float | None]) -> list[tuple[float, float, 
 
 
 def _slope_text(xs: list[float], ys: list[float | None]) -> str:
-    parts = [f"{x0:,.0f}→{x1:,.0f}: {s:.2f}{' **(faster than linear)**' if s > SUPERLINEAR else ''}"
-             for x0, x1, s in slopes(xs, ys)]  # fmt: skip
+    parts = [
+        f"{x0:,.0f}→{x1:,.0f}: {s:.2f}{' **(faster than linear)**' if s > SUPERLINEAR else ''}"
+        for x0, x1, s in slopes(xs, ys)
+    ]
     return ", ".join(parts) or "n/a"
 
 
@@ -55,8 +58,13 @@ def _plots(results: dict[str, Any], directory: Path) -> dict[str, str]:
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
     names = list(ov)
     for i, system in enumerate(("celerity", "celery")):
-        left.bar([j + i * 0.4 for j in range(len(names))], [ov[n]["items_per_second"][system] or 0 for n in names],
-                 0.4, label=system, color=colors[system])  # fmt: skip
+        left.bar(
+            [j + i * 0.4 for j in range(len(names))],
+            [ov[n]["items_per_second"][system] or 0 for n in names],
+            0.4,
+            label=system,
+            color=colors[system],
+        )
     left.set_xticks([j + 0.2 for j in range(len(names))], [f"{n}\n{ov[n]['spec']['items']:,} items" for n in names])
     left.set(ylabel="items/s (median)", title="same work, same workers")
     left.legend(fontsize=8)
@@ -76,8 +84,12 @@ def _plots(results: dict[str, Any], directory: Path) -> dict[str, str]:
     for system in ("celerity", "celery"):
         ax.plot(*xy("chunk_size", "items_per_second", system), marker="o", label=system, color=colors[system])
     per_job = results["chunk_size"][0]["spec"]["items"]
-    ax.set(xscale="log", xlabel="chunk size (items per task)", ylabel="items/s (median)",
-           title=f"chunk size against throughput ({per_job:,} items per job)")  # fmt: skip
+    ax.set(
+        xscale="log",
+        xlabel="chunk size (items per task)",
+        ylabel="items/s (median)",
+        title=f"chunk size against throughput ({per_job:,} items per job)",
+    )
     ax.legend(fontsize=8)
     out["chunk_size"] = _save(fig, directory, "chunk_size.png")
 
@@ -99,8 +111,13 @@ def _plots(results: dict[str, Any], directory: Path) -> dict[str, str]:
     )
     xs, ys = xy("job_size", "submit_seconds", "celery")
     ax.plot(xs, ys, marker="o", label="bare Celery: build + apply_async", color=colors["celery"])
-    ax.set(xscale="log", yscale="log", xlabel="job size (items, chunks of 1000)", ylabel="seconds",
-           title="job size against submit latency")  # fmt: skip
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="job size (items, chunks of 1000)",
+        ylabel="seconds",
+        title="job size against submit latency",
+    )
     ax.legend(fontsize=8)
     out["job_size"] = _save(fig, directory, "job_size.png")
     return out
@@ -120,6 +137,10 @@ def _curve_rows(points: list[dict[str, Any]], x: str) -> str:
     return "\n".join(rows)
 
 
+JOB_HEAD = (
+    "| items | Celerity POST | Celerity created → started | Celerity `job_start` run | Celerity created → first chunk "
+    "runs | Celerity POST p99 while it starts | Celerity cancel during start | bare Celery build + publish | runs |"
+)
 CURVE_HEAD = (
     "| {x} | Celerity items/s | Celery items/s | Celerity time | Celery time | Celerity callback | Celery callback "
     "| items/s ratio | runs | checked |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -146,9 +167,13 @@ def render(results: dict[str, Any], plots: dict[str, str]) -> str:
     job_rows = "\n".join(
         f"| {p['spec']['items']:,} | {_ms(p['submit_seconds']['celerity'])} | {_ms(p['start_seconds']['celerity'])} "
         f"| {_ms(p.get('setup_seconds', {}).get('celerity'))} "
+        f"| {_ms(p.get('first_chunk_seconds', {}).get('celerity'))} "
+        f"| {_ms(p.get('probe_submit_p99', {}).get('celerity'))} | {_ms(p.get('cancel_seconds', {}).get('celerity'))} "
         f"| {_ms(p['submit_seconds']['celery'])} | {len(p['runs']['celerity'])} |"
         for p in jobs
     )
+    failed = comparison.failures(results)
+    failed_section = f"\n## Runs that did not finish or were not correct\n{failed}\n" if failed else ""
     slope = {
         "chunks_celerity": _slope_text(chunks_x, _column(sizes, "seconds", "celerity")),
         "chunks_celery": _slope_text(chunks_x, _column(sizes, "seconds", "celery")),
@@ -186,6 +211,23 @@ result was checked: sums and counts on both sides, and every Celerity item audit
 
 {EXPLANATIONS["overhead"]}
 
+## Before and after issue #9
+Ratios are Celerity against bare Celery within one run (medians of the per-repeat ratios), so the two columns
+compare runs on different days with different load on the shared cores: the "before" run had a load average of 0.0
+to 4.0, this one {loads}.
+
+{comparison.before_after(results)}
+
+{EXPLANATIONS["before_after"]}
+
+## Where the time goes, per task kind
+Celerity's own task histograms, per job, median over the overhead section's repeats (a task's run time includes its
+SQL; the queue wait is publish → start).
+
+{comparison.where_time_goes(results)}
+
+{EXPLANATIONS["where"]}
+{failed_section}
 ## Method
 {METHOD}
 
@@ -238,14 +280,21 @@ Last header → callback: Celerity {slope["callback_celerity"]}; bare Celery {sl
 ## Job size against submit latency
 ![job size]({plots["job_size"]})
 
-| items | Celerity POST | Celerity created → started | Celerity `job_start` run | bare Celery build + publish | runs |
-|---:|---:|---:|---:|---:|---:|
+{JOB_HEAD}
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 {job_rows}
 
 Log-log slopes: Celerity POST {slope["post"]}; Celerity `job_start` {slope["start"]}; bare Celery publish
 {slope["publish"]}.
 
 {EXPLANATIONS["job_size"]}
+
+## Instrumentation
+Metrics, heartbeats and signals measured on their own (`loadtests/benchmarks/instrumentation.py`): the signals a
+worker sends around every task, with Celerity's handlers off and on, in a process writing its metrics to a
+multiprocess directory as a pool child does; the share is against the mean run time of Celerity's tasks in this run.
+
+{comparison.instrumentation(results)}
 
 ## Reproduce
 `make bench` (about {results["duration_seconds"] / 60:.0f} minutes here). `python -m loadtests.bench --plan quick

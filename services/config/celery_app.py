@@ -13,6 +13,8 @@ multiproc.configure_for_worker()
 app = Celery("celerity")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# Signal handlers: task metrics everywhere tasks are published or run; the parent's metrics server and heartbeat.
+# Signal handlers: database connections reused across tasks (celerity/db/connections.py says why); task metrics
+# everywhere tasks are published or run; the parent's metrics server and heartbeat.
+import celerity.db.connections  # noqa: E402 - signal handlers, registered once the app is configured
 import celerity.observability.tasksignals  # noqa: E402
 import celerity.observability.worker  # noqa: E402,F401

@@ -159,7 +159,7 @@ def test_one_standalone_replica_with_recreate() -> None:
     assert container["command"] == [
         "kopf", "run", "--standalone", "-m", "celerity_operator", "--namespace=celerity",
         "--liveness=http://0.0.0.0:8080/healthz", "--log-format=json",
-    ]  # fmt: skip
+    ]  # fmt: skip # a command line reads best as one
 
 
 def test_liveness_probe_metrics_port_and_broker() -> None:

@@ -102,3 +102,14 @@ def test_the_packaged_chart_ships_crds_and_dashboards_but_not_the_generator(tmp_
     assert {f"celerity/dashboards/{d}.json" for d in ("overview", "tasks", "autoscaling", "locks", "web")} <= names
     assert "celerity/values.schema.json" in names
     assert not [n for n in names if "/hack/" in n or n.endswith(".py")]
+    top_level = {n.split("/")[1] for n in names if "/" in n}
+    assert top_level == {
+        ".helmignore",
+        "Chart.yaml",
+        "README.md",
+        "values.yaml",
+        "values.schema.json",
+        "templates",
+        "crds",
+        "dashboards",
+    }

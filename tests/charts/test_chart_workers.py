@@ -95,7 +95,7 @@ def test_worker_command_follows_the_conventions() -> None:
     assert _container(_worker(objects, "bulk"))["command"] == [
         "celery", "-A", "config.celery_app", "worker", "-Q", "bulk", "-c", "2", "-n", "bulk@%h", "-E",
         "-P", "prefork", "--loglevel", "INFO",
-    ]  # fmt: skip
+    ]  # fmt: skip # a command line reads best as one
     reports = _container(_worker(objects, "reports"))["command"]
     assert reports[reports.index("-Q") + 1] == "reports,exports"
     assert reports[reports.index("-P") + 1] == "threads"

@@ -27,8 +27,9 @@ def test_a_burst_adds_bulk_workers_and_the_drain_removes_them(tmp_path: Path, mo
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CELERITY_HEARTBEAT_INTERVAL", "1")
     monkeypatch.setenv("CELERITY_STOP_GRACE", "30")
-    with stack.local_stack(tmp_path, port=free_port(), metrics_port=free_port(), persistent=False,
-                           progress=False) as info:  # fmt: skip
+    with stack.local_stack(
+        tmp_path, port=free_port(), metrics_port=free_port(), persistent=False, progress=False
+    ) as info:
         assert info.autoscaled == "bulk"
         client = redis.Redis.from_url(info.redis_url)
         headers = {"Authorization": f"Bearer {info.token}"}

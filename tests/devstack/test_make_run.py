@@ -18,6 +18,7 @@ import requests
 
 from devstack import processes
 from devstack.servers import free_port
+from tests.devstack import signalled
 
 pytestmark = pytest.mark.slow
 
@@ -29,13 +30,20 @@ def _isolated_env(rundir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[bytes], Path, int]]:
-    rundir = tmp_path_factory.mktemp("run")
+def module_rundir() -> Iterator[Path]:
+    with signalled.run_directory() as rundir:
+        yield rundir
+
+
+@pytest.fixture(scope="module")
+def running(module_rundir: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path, int]]:
+    rundir = module_rundir
+    rundir.mkdir()
     port = free_port()
-    argv = [sys.executable, "-m", "devstack", "run", "--quiet", "--port", str(port),
-            "--metrics-port", str(free_port())]  # fmt: skip
-    proc = subprocess.Popen(argv, cwd=processes.REPO_ROOT, env=_isolated_env(rundir), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)  # fmt: skip
+    argv = [sys.executable, "-m", "devstack", "run", "--quiet", "--port", str(port), "--metrics-port", str(free_port())]
+    proc = subprocess.Popen(
+        argv, cwd=processes.REPO_ROOT, env=_isolated_env(rundir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 120
     while not (rundir / "stack.json").exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -66,8 +74,9 @@ def test_the_api_is_ready_and_the_token_is_stored(running: tuple[subprocess.Pope
     info = json.loads((rundir / "stack.json").read_text())
     assert info["token"] == token_file.read_text().strip()
     unauthorized = requests.get(f"http://127.0.0.1:{port}/api/jobs", timeout=5)
-    authorized = requests.get(f"http://127.0.0.1:{port}/api/jobs", timeout=5,
-                              headers={"Authorization": f"Bearer {info['token']}"})  # fmt: skip
+    authorized = requests.get(
+        f"http://127.0.0.1:{port}/api/jobs", timeout=5, headers={"Authorization": f"Bearer {info['token']}"}
+    )
     assert (unauthorized.status_code, authorized.status_code) == (401, 200)
 
 
@@ -77,13 +86,23 @@ def test_other_commands_find_the_stack_with_no_setup(running: tuple[subprocess.P
     info = json.loads((rundir / "stack.json").read_text())
     shell = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", "from django.conf import settings; print(settings.REDIS_URL)"],
-        cwd=processes.SERVICES_DIR, env=env, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        cwd=processes.SERVICES_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert shell.stdout.strip().splitlines()[-1] == info["redis_url"]
     ping = subprocess.run(
         [str(processes.BIN_DIR / "celery"), "-A", "config.celery_app", "inspect", "ping", "--timeout", "5"],
-        cwd=processes.SERVICES_DIR, env=env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=processes.SERVICES_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert ping.returncode == 0, ping.stdout + ping.stderr
     assert "default@" in ping.stdout
     assert "bulk@" in ping.stdout
@@ -93,8 +112,12 @@ def test_a_second_run_on_the_same_port_fails_clearly(running: tuple[subprocess.P
     _, rundir, port = running
     second = subprocess.run(
         [sys.executable, "-m", "devstack", "run", "--quiet", "--port", str(port), "--rundir", str(rundir / "second")],
-        cwd=processes.REPO_ROOT, env=_isolated_env(rundir / "second"), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=processes.REPO_ROOT,
+        env=_isolated_env(rundir / "second"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert second.returncode == 1
     assert f"port {port} is in use" in second.stderr
     assert "Traceback" not in second.stderr + second.stdout

@@ -42,15 +42,25 @@ class FakeApi:
         job["polls"] += 1
         if job["polls"] <= RUNNING_POLLS:
             progress = {"done": 0, "failed": 0, "total": job["items"]}
-            return {"id": job_id, "status": "running", "progress": progress, "result": None,
-                    "created_at": created.isoformat(), "started_at": None, "finished_at": None}  # fmt: skip
+            return {
+                "id": job_id,
+                "status": "running",
+                "progress": progress,
+                "result": None,
+                "created_at": created.isoformat(),
+                "started_at": None,
+                "finished_at": None,
+            }
         done, failed, total, count, status = self.outcome(job["items"], job["number"])
         return {
-            "id": job_id, "status": status, "progress": {"done": done, "failed": failed, "total": job["items"]},
-            "result": {"sum": total, "count": count}, "created_at": created.isoformat(),
+            "id": job_id,
+            "status": status,
+            "progress": {"done": done, "failed": failed, "total": job["items"]},
+            "result": {"sum": total, "count": count},
+            "created_at": created.isoformat(),
             "started_at": (created + timedelta(milliseconds=5)).isoformat(),
             "finished_at": (created + timedelta(milliseconds=250)).isoformat(),
-        }  # fmt: skip
+        }
 
 
 def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
@@ -92,8 +102,13 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 return
             job_id = str(uuid.uuid4())
             with api.lock:
-                api.jobs[job_id] = {"items": payload["items"], "number": len(api.jobs), "polls": 0,
-                                    "created": datetime.now(UTC), "payload": payload}  # fmt: skip
+                api.jobs[job_id] = {
+                    "items": payload["items"],
+                    "number": len(api.jobs),
+                    "polls": 0,
+                    "created": datetime.now(UTC),
+                    "payload": payload,
+                }
             self._send(202, {"id": job_id, "status": "pending", "url": f"/api/jobs/{job_id}"})
 
     return Handler

@@ -18,8 +18,9 @@ def runs(spec: JobSpec, celerity: list[float], celery: list[float], **extra: Any
     def m(system: str, seconds: float) -> Measurement:
         return Measurement(system, spec.workload, spec.items, spec.chunk_size, seconds, True, **extra)
 
-    return bench._compare(spec, {"celerity": [m("celerity", s) for s in celerity],
-                                 "celery": [m("celery", s) for s in celery]})  # fmt: skip
+    return bench._compare(
+        spec, {"celerity": [m("celerity", s) for s in celerity], "celery": [m("celery", s) for s in celery]}
+    )
 
 
 def test_ratios_are_taken_within_each_repeat_then_the_median() -> None:
@@ -42,30 +43,61 @@ def fabricated(correct: bool = True) -> dict[str, Any]:
     overhead["chunked"]["correct"] = correct
     sizes = [runs(JobSpec("chunked", 1000, k), [10 / k], [4 / k]) for k in (10, 100, 1000)]
     widths = [runs(JobSpec("chord", w), [w / 100], [w / 200], chord_completion=w / 1e4) for w in (10, 100, 1000)]
-    jobs = [runs(JobSpec("chunked", n, 1000), [0.0], [0.0], submit_seconds=0.01, setup_seconds=n / 1e5)
-            for n in (100, 10_000)]  # fmt: skip
+    jobs = [
+        runs(JobSpec("chunked", n, 1000), [0.0], [0.0], submit_seconds=0.01, setup_seconds=n / 1e5)
+        for n in (100, 10_000)
+    ]
     for point in sizes + widths + jobs:
-        point |= {"submit_seconds": {"celerity": 0.01, "celery": 0.02}, "start_seconds": {"celerity": 0.01,
-                  "celery": None}, "setup_seconds": {"celerity": 0.1, "celery": None}}  # fmt: skip
+        point |= {
+            "submit_seconds": {"celerity": 0.01, "celery": 0.02},
+            "start_seconds": {"celerity": 0.01, "celery": None},
+            "setup_seconds": {"celerity": 0.1, "celery": None},
+        }
     return {
-        "plan": "quick", "repeats": 1, "duration_seconds": 60.0, "correct": correct,
-        "machine": {"cpu": "test cpu", "cores": 2, "memory_gib": 1.0, "kernel": "k", "python": "3.11",
-                    "load_average_at_start": "0.1 0.1 0.1"},
-        "versions": {k: "1" for k in ("celery", "kombu", "redis", "Django", "gunicorn", "psycopg", "redis-server",
-                                      "postgres")},
-        "ceiling": {"method": "redis-py", "payload_bytes": 1500, "pipelined_lpush_per_second": 1e5,
-                    "pipelined_rpop_per_second": 1e5, "roundtrip_pairs_per_second": 5e3, "runs": 1,
-                    "redis_benchmark": {}},
-        "overhead": overhead, "chunk_size": sizes, "chord_width": widths, "job_size": jobs,
+        "plan": "quick",
+        "repeats": 1,
+        "duration_seconds": 60.0,
+        "correct": correct,
+        "machine": {
+            "cpu": "test cpu",
+            "cores": 2,
+            "memory_gib": 1.0,
+            "kernel": "k",
+            "python": "3.11",
+            "load_average_at_start": "0.1 0.1 0.1",
+        },
+        "versions": {
+            k: "1" for k in ("celery", "kombu", "redis", "Django", "gunicorn", "psycopg", "redis-server", "postgres")
+        },
+        "ceiling": {
+            "method": "redis-py",
+            "payload_bytes": 1500,
+            "pipelined_lpush_per_second": 1e5,
+            "pipelined_rpop_per_second": 1e5,
+            "roundtrip_pairs_per_second": 5e3,
+            "runs": 1,
+            "redis_benchmark": {},
+        },
+        "overhead": overhead,
+        "chunk_size": sizes,
+        "chord_width": widths,
+        "job_size": jobs,
         "load_average": [("start", (0.1, 0.1, 0.1))],
-    }  # fmt: skip
+    }
 
 
 def test_the_page_has_every_section_and_its_plots(tmp_path: Path) -> None:
     doc = writeup.write(fabricated(), tmp_path / "benchmarks.md", tmp_path / "benchmarks")
     text = doc.read_text()
-    for heading in ("## The short answer", "## Method", "## Machine", "## Broker ceiling", "## Chunk size against",
-                    "## Chord width against", "## Job size against"):  # fmt: skip
+    for heading in (
+        "## The short answer",
+        "## Method",
+        "## Machine",
+        "## Broker ceiling",
+        "## Chunk size against",
+        "## Chord width against",
+        "## Job size against",
+    ):
         assert heading in text
     assert "a ratio of **0.33**" in text
     assert "(all correct)" in text

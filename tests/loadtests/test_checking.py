@@ -11,8 +11,11 @@ SPEC = JobSpec("chunked", 100, 10)
 def body(
     done: int, total: int | None, count: int | None = None, status: str = "succeeded", failed: int = 0
 ) -> dict[str, object]:
-    return {"status": status, "progress": {"done": done, "failed": failed, "total": 100},
-            "result": {"sum": total, "count": done if count is None else count}}  # fmt: skip
+    return {
+        "status": status,
+        "progress": {"done": done, "failed": failed, "total": 100},
+        "result": {"sum": total, "count": done if count is None else count},
+    }
 
 
 def test_expected_sum_is_the_sum_of_squares() -> None:

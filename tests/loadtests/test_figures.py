@@ -14,7 +14,7 @@ from rich.console import Console
 
 from loadtests import figures, promstats, report
 from loadtests.checking import check
-from loadtests.runner import JobRun, Sample, ScenarioResult
+from loadtests.results import JobRun, Sample, ScenarioResult
 from loadtests.scenarios import JobSpec, expected_sum
 
 INF = math.inf
@@ -51,13 +51,19 @@ def test_broker_gauges_are_merged_not_summed_across_workers() -> None:
     seen_by_default = {"celerity_queue_depth": {(("queue", "default"),): 3.0}}
     seen_by_bulk = {"celerity_queue_depth": {(("queue", "bulk"),): 7.0, (("queue", "default"),): 3.0}}
     assert promstats.gauge([seen_by_default, seen_by_bulk], "celerity_queue_depth", "queue") == {
-        "default": 3.0, "bulk": 7.0}  # fmt: skip
+        "default": 3.0,
+        "bulk": 7.0,
+    }
 
 
 def test_counters_grow_and_never_go_negative() -> None:
     before = {"celerity_db_retries_total": {(("lock", "x"), ("reason", "deadlock")): 2.0}}
-    after = {"celerity_db_retries_total": {(("lock", "x"), ("reason", "deadlock")): 5.0,
-                                           (("lock", "x"), ("reason", "serialization")): 1.0}}  # fmt: skip
+    after = {
+        "celerity_db_retries_total": {
+            (("lock", "x"), ("reason", "deadlock")): 5.0,
+            (("lock", "x"), ("reason", "serialization")): 1.0,
+        }
+    }
     assert promstats.increase(after, before, "celerity_db_retries_total", reason="deadlock") == 3.0
     assert promstats.increase(after, before, "celerity_db_retries_total") == 4.0
     assert promstats.increase(before, after, "celerity_db_retries_total") == 0.0
@@ -66,14 +72,14 @@ def test_counters_grow_and_never_go_negative() -> None:
 def job(label: str, items: int, done: int, total: int, seconds: float) -> JobRun:
     spec = JobSpec("chunked", items, 10)
     verdict = check(spec, {"status": "succeeded", "progress": {"done": done}, "result": {"sum": total, "count": done}})
-    return JobRun(label, label, "chunked", items, 10, 0.0, 0.01, seconds, 0.001, "succeeded", done,
-                  verdict.__dict__)  # fmt: skip
+    return JobRun(label, label, "chunked", items, 10, 0.0, 0.01, seconds, 0.001, "succeeded", done, verdict.__dict__)
 
 
 def result_with(*jobs: JobRun) -> ScenarioResult:
     samples = [Sample(t, 0, int(t * 50), 0, {"bulk": 4.0 - t}, 1.0, {"bulk": 1.0 + (t > 1)}) for t in (0.0, 1.0, 2.0)]
-    return ScenarioResult("chunked", "tiny", "sweep", "http://x", 0.0, wall_seconds=4.0, jobs=list(jobs),
-                          samples=samples)  # fmt: skip
+    return ScenarioResult(
+        "chunked", "tiny", "sweep", "http://x", 0.0, wall_seconds=4.0, jobs=list(jobs), samples=samples
+    )
 
 
 def test_the_summary_adds_up() -> None:

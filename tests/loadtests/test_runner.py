@@ -24,7 +24,7 @@ QUIET = Console(file=io.StringIO(), width=200)
 def run_cli(api: FakeApi, tmp_path: Path, scenario: str) -> tuple[int, dict[str, Any]]:
     with serving(api) as url:
         code = main(["run", "--scenario", scenario, "--profile", "tiny", "--target", url, "--token", TOKEN,
-                     "--out", str(tmp_path)], console=QUIET)  # fmt: skip
+                     "--out", str(tmp_path)], console=QUIET)  # fmt: skip # a command line reads best as one
     return code, json.loads((tmp_path / "results.json").read_text())
 
 
@@ -83,8 +83,9 @@ def test_a_job_that_never_finishes_times_out_fails_and_is_cancelled() -> None:
     api = FakeApi(stuck)
     scenario = Scenario("sweep", (JobSpec("chunked", 100, 10), JobSpec("chunked", 100, 10)), timeout=1.5)
     with serving(api) as url:
-        result = runner.run(JobsClient(url, TOKEN), scenario, Target(url, TOKEN), name="chunked", profile="t",
-                            console=QUIET)  # fmt: skip
+        result = runner.run(
+            JobsClient(url, TOKEN), scenario, Target(url, TOKEN), name="chunked", profile="t", console=QUIET
+        )
     assert not result.correct
     assert len(result.jobs) == 1  # a sweep submits the next job only when the previous one has finished
     assert result.jobs[0].verdict["lost"] == 50
@@ -95,7 +96,7 @@ def test_a_job_that_never_finishes_times_out_fails_and_is_cancelled() -> None:
 def test_a_wrong_token_is_an_error_not_a_pass(tmp_path: Path) -> None:
     with serving(FakeApi()) as url:
         code = main(["run", "--scenario", "chunked", "--profile", "tiny", "--target", url, "--token", "wrong",
-                     "--out", str(tmp_path)], console=QUIET)  # fmt: skip
+                     "--out", str(tmp_path)], console=QUIET)  # fmt: skip # a command line reads best as one
     assert code == 3  # no job was accepted, so no job was checked: not a pass
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["scenarios"][0]["summary"]["errors"] >= 1

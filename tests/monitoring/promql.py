@@ -1,6 +1,6 @@
 """The metric names that the chart's dashboards and alert rules reference, found by parsing their PromQL.
 
-`referenced_metric_names()` is the entry point the metrics contract test (tests/monitoring/test_metrics_contract.py)
+`referenced_metric_names()` is the entry point the metrics contract test (tests/e2e/test_metrics_contract.py)
 imports: it returns, per source file, every series name a dashboard panel, annotation, variable or alert rule
 queries, parsed with promql_parser (never grepped); `referenced_selectors()` adds the label matchers of each query.
 `documented_metric_names()` reads docs/metrics.md, the list they may use.

@@ -34,8 +34,10 @@ def schema() -> dict[str, Any]:
 def admit(obj: dict[str, Any]) -> dict[str, Any]:
     """The object as stored, or Rejected naming every failed check."""
     stored = _defaulted(copy.deepcopy(obj), schema())
-    errors = [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-              for e in jsonschema.Draft7Validator(schema()).iter_errors(stored)]  # fmt: skip
+    errors = [
+        f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+        for e in jsonschema.Draft7Validator(schema()).iter_errors(stored)
+    ]
     if not errors:
         errors = list(_cel_errors(stored, schema(), "<root>"))
     if errors:

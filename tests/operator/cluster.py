@@ -29,25 +29,36 @@ class Cluster:
         rw = ["list", "watch", "get", "patch"]
         kmock.resources[WP] = {"kind": "WorkerPool", "namespaced": True, "subresources": ["status"], "verbs": rw}
         kmock.resources["apps/v1/deployments"] = {
-            "kind": "Deployment", "namespaced": True, "subresources": ["scale", "status"], "verbs": rw,
-        }  # fmt: skip
+            "kind": "Deployment",
+            "namespaced": True,
+            "subresources": ["scale", "status"],
+            "verbs": rw,
+        }
         kmock.resources["v1/pods"] = {"kind": "Pod", "namespaced": True, "verbs": rw}
         kmock.resources["v1/events"] = {"kind": "Event", "namespaced": True, "verbs": ["create", "list"]}
         kmock.resources["v1/secrets"] = {"kind": "Secret", "namespaced": True, "verbs": ["get"]}
         # Without these two, kopf's discovery never completes and no handler runs (shared/NOTES.md).
         kmock.resources["apiextensions.k8s.io/v1/customresourcedefinitions"] = {
-            "kind": "CustomResourceDefinition", "namespaced": False, "verbs": ["list", "watch", "get"],
-        }  # fmt: skip
+            "kind": "CustomResourceDefinition",
+            "namespaced": False,
+            "verbs": ["list", "watch", "get"],
+        }
         kmock.resources["v1/namespaces"] = {"kind": "Namespace", "namespaced": False, "verbs": ["list", "watch", "get"]}
         kmock.objects["apiextensions.k8s.io/v1/customresourcedefinitions", None, crd()["metadata"]["name"]] = crd()
 
     def deployment(self, replicas: int = 0, name: str = DEPLOY) -> None:
         self.kmock.objects["apps/v1/deployments", NS, name] = {
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": NS, "uid": str(uuid.uuid4()), "resourceVersion": "1",
-                         "generation": 1},
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": name,
+                "namespace": NS,
+                "uid": str(uuid.uuid4()),
+                "resourceVersion": "1",
+                "generation": 1,
+            },
             "spec": {"replicas": replicas},
-        }  # fmt: skip
+        }
 
     def pool(self, spec: dict[str, Any], *, name: str = POOL, validate: bool = True) -> None:
         """A WorkerPool as the API server would store it (defaults, schema, CEL), unless `validate` is off: the spec
@@ -94,8 +105,13 @@ class Cluster:
 
     def uncovered_requests(self) -> list[str]:
         """Requests no RBAC rule of the operator allows (discovery needs none)."""
-        allowed = {(g, r, v) for rule in [*RBAC_RULES, *CLUSTER_RBAC_RULES] for g in rule["apiGroups"]
-                   for r in rule["resources"] for v in rule["verbs"]}  # fmt: skip
+        allowed = {
+            (g, r, v)
+            for rule in [*RBAC_RULES, *CLUSTER_RBAC_RULES]
+            for g in rule["apiGroups"]
+            for r in rule["resources"]
+            for v in rule["verbs"]
+        }
         uncovered = []
         for request in self.kmock:
             if TEST_CLIENT.keys() & request.headers.keys():

@@ -46,7 +46,7 @@ def cluster(generate_names: None, kmock: Any, tmp_path: Path, monkeypatch: pytes
         "clusters": [{"name": "kmock", "cluster": {"server": str(kmock.url)}}],
         "users": [{"name": "operator", "user": {}}],
         "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "operator"}}],
-    }))  # fmt: skip
+    }))  # fmt: skip # laid out like the kubeconfig file it becomes
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     cluster = Cluster(kmock)

@@ -82,17 +82,20 @@ class WorkerReplicaSet:
         metrics_dir = self.logdir / "metrics" / pod
         metrics_dir.mkdir(parents=True, exist_ok=True)
         spec = processes.PoolSpec(self.pool, (self.queue,), concurrency=self.concurrency)
-        env = {**processes.worker_env(spec, self.env, metrics_port=free_port(), multiproc_dir=metrics_dir),
-               "POD_NAME": pod}  # fmt: skip
+        env = {
+            **processes.worker_env(spec, self.env, metrics_port=free_port(), multiproc_dir=metrics_dir),
+            "POD_NAME": pod,
+        }
         argv = processes.worker_argv(spec)
         argv[argv.index("-n") + 1] = f"{self.pool}-{self._serial}@%h"
         group = processes.ProcessGroup()
         group.start(pod, argv, env, log=self.logdir / f"{pod}.log")
         labels = {"celerity.dev/workerpool": self.pool, "celerity.dev/pool": self.pool}
         self.cluster.kmock.objects["v1/pods", NS, pod] = {
-            "apiVersion": "v1", "kind": "Pod",
+            "apiVersion": "v1",
+            "kind": "Pod",
             "metadata": {"name": pod, "namespace": NS, "uid": str(uuid.uuid4()), "labels": labels},
-        }  # fmt: skip
+        }
         return Replica(pod, group)
 
     def _cost(self, replica: Replica) -> int:

@@ -16,8 +16,12 @@ GOOD = {"deploymentName": "celerity-worker-bulk", "queues": ["bulk"], "minReplic
 
 
 def pool(**spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "celerity.dev/v1alpha1", "kind": "WorkerPool", "metadata": {"name": "bulk"},
-            "spec": {**GOOD, **spec}}  # fmt: skip
+    return {
+        "apiVersion": "celerity.dev/v1alpha1",
+        "kind": "WorkerPool",
+        "metadata": {"name": "bulk"},
+        "spec": {**GOOD, **spec},
+    }
 
 
 def test_the_crd_has_status_and_scale_subresources_and_printer_columns() -> None:
@@ -36,8 +40,9 @@ def test_a_chart_style_pool_is_valid_and_defaulted_like_the_operator_does() -> N
     assert spec["scaleUp"] == parsing.UP_DEFAULTS
     assert spec["scaleDown"] == {**parsing.DOWN_DEFAULTS, "stabilizationWindowSeconds": 90}
     assert spec["broker"]["secretRef"]["key"] == "url"
-    assert parsing.pool_spec(spec) == parsing.pool_spec({**GOOD, "broker": {"secretRef": {"name": "celerity-redis"}},
-                                                         "scaleDown": {"stabilizationWindowSeconds": 90}})  # fmt: skip
+    assert parsing.pool_spec(spec) == parsing.pool_spec(
+        {**GOOD, "broker": {"secretRef": {"name": "celerity-redis"}}, "scaleDown": {"stabilizationWindowSeconds": 90}}
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,9 +77,13 @@ def test_the_operator_rejects_what_the_cel_rules_reject(change: dict[str, Any]) 
 
 def test_the_status_the_operator_writes_fits_the_schema() -> None:
     status = {
-        "observedBacklog": {"waiting": 3, "reserved": 2, "running": 1}, "desiredReplicas": 2, "currentReplicas": 1,
-        "lastScaleTime": "2026-11-25T01:00:00.123Z", "lastScaleReason": "backlog 5 needs 2 replicas",
-        "observedGeneration": 3, "kopf": {"anything": True},
+        "observedBacklog": {"waiting": 3, "reserved": 2, "running": 1},
+        "desiredReplicas": 2,
+        "currentReplicas": 1,
+        "lastScaleTime": "2026-11-25T01:00:00.123Z",
+        "lastScaleReason": "backlog 5 needs 2 replicas",
+        "observedGeneration": 3,
+        "kopf": {"anything": True},
         "conditions": conditions([Condition("Ready", True, "Reconciled")], [], now=0.0, generation=3),
-    }  # fmt: skip
+    }
     jsonschema.validate({**pool(), "status": status}, schema(), format_checker=jsonschema.FormatChecker())

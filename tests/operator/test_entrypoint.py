@@ -26,15 +26,19 @@ async def test_the_documented_command_line_runs_the_operator(
 ) -> None:
     operator_redis.lpush("op-bulk", *[str(i) for i in range(5)])
     cluster.deployment(replicas=0)
-    cluster.pool({"deploymentName": "celerity-worker-bulk", "queues": ["op-bulk"], "maxReplicas": 3,
-                  "pollIntervalSeconds": 1})  # fmt: skip
+    cluster.pool(
+        {"deploymentName": "celerity-worker-bulk", "queues": ["op-bulk"], "maxReplicas": 3, "pollIntervalSeconds": 1}
+    )
     liveness = free_port()
-    argv = [KOPF, "run", "--standalone", "-m", "celerity_operator", "--all-namespaces",
-            f"--liveness=http://127.0.0.1:{liveness}/healthz", "--log-format=json"]  # fmt: skip
+    argv = [
+        KOPF, "run", "--standalone", "-m", "celerity_operator", "--all-namespaces",
+        f"--liveness=http://127.0.0.1:{liveness}/healthz", "--log-format=json",
+    ]  # fmt: skip # a command line reads best as one
     log = tmp_path / "operator.log"
     with log.open("wb") as out:
-        process = await asyncio.create_subprocess_exec(*argv, env=dict(os.environ), stdout=out,
-                                                       stderr=asyncio.subprocess.STDOUT)  # fmt: skip
+        process = await asyncio.create_subprocess_exec(
+            *argv, env=dict(os.environ), stdout=out, stderr=asyncio.subprocess.STDOUT
+        )
     try:
         await until(lambda: cluster.replicas() == 1, within=30, what=f"a scale-up; log: {log}")
         health = await asyncio.to_thread(requests.get, f"http://127.0.0.1:{liveness}/healthz", timeout=5)

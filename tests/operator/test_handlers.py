@@ -19,8 +19,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.operator.cluster import NS, POOL, WP, Cluster, metrics_port, running_operator, until
 
 QUEUE = "op-bulk"
-SPEC = {"deploymentName": "celerity-worker-bulk", "queues": [QUEUE], "minReplicas": 0, "maxReplicas": 5,
-        "targetBacklogPerReplica": 4, "pollIntervalSeconds": 1}  # fmt: skip
+SPEC = {
+    "deploymentName": "celerity-worker-bulk",
+    "queues": [QUEUE],
+    "minReplicas": 0,
+    "maxReplicas": 5,
+    "targetBacklogPerReplica": 4,
+    "pollIntervalSeconds": 1,
+}
 
 
 def fill(broker: redis.Redis, count: int, queue: str = QUEUE) -> None:
@@ -127,14 +133,16 @@ async def test_before_a_scale_down_busy_pods_cost_more_to_delete(cluster: Cluste
         cluster.pod(pod)
     beat = {"v": 1, "hostname": "bulk@w-busy", "pod": "w-busy", "pool": POOL, "queues": [QUEUE], "concurrency": 1,
             "active": 1, "reserved": 0, "active_by_queue": {QUEUE: 1}, "reserved_by_queue": {}, "state": "running",
-            "ts": time.time() + 30, "ttl": 60}  # fmt: skip
+            "ts": time.time() + 30, "ttl": 60}  # fmt: skip # one heartbeat record, compact as a worker writes it
     operator_redis.set("celerity:worker:bulk@w-busy", json.dumps(beat), ex=60)
     operator_redis.zadd("celerity:workers", {"bulk@w-busy": beat["ts"]})
     async with running_operator():
         await until(lambda: cluster.replicas() == 1, what="down to the one busy pod, never below it")
     cost = "controller.kubernetes.io/pod-deletion-cost"
-    annotations = {p: cluster.kmock.objects["v1/pods", NS, p]["metadata"].get("annotations", {}) for p in
-                   ("w-busy", "w-idle-1", "w-idle-2")}  # fmt: skip
+    annotations = {
+        p: cluster.kmock.objects["v1/pods", NS, p]["metadata"].get("annotations", {})
+        for p in ("w-busy", "w-idle-1", "w-idle-2")
+    }
     assert annotations == {"w-busy": {cost: "1000"}, "w-idle-1": {cost: "0"}, "w-idle-2": {cost: "0"}}
     assert "ScaledDown" in cluster.reasons()
 
@@ -150,9 +158,11 @@ async def test_the_broker_can_come_from_a_secret(
     cluster.deployment(replicas=0)
     cluster.pool({**SPEC, "broker": {"secretRef": {"name": "celerity-redis"}}})
     cluster.kmock.objects["v1/secrets", NS, "celerity-redis"] = {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "celerity-redis", "namespace": NS},
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "celerity-redis", "namespace": NS},
         "data": {"url": base64.b64encode(broker.encode()).decode()},
-    }  # fmt: skip
+    }
     async with running_operator():
         await until(lambda: cluster.replicas() == 2, what="ceil(5 / 4)")
 
@@ -177,8 +187,10 @@ async def test_a_deleted_pool_stops_its_daemon_and_its_metrics(cluster: Cluster,
         assert f'pool="{POOL}"' in (await asyncio.to_thread(requests.get, url, timeout=5)).text
         await cluster.delete_pool()
         await until(lambda: f'pool="{POOL}"' not in requests.get(url, timeout=5).text, what="series removed")
-        await until(lambda: not cluster.kmock.objects[WP, NS, POOL].get("metadata", {}).get("finalizers"),
-                    what="kopf released its finalizer")  # fmt: skip
+        await until(
+            lambda: not cluster.kmock.objects[WP, NS, POOL].get("metadata", {}).get("finalizers"),
+            what="kopf released its finalizer",
+        )
 
 
 @pytest.mark.asyncio

@@ -27,9 +27,13 @@ SPEC = Spec(min_replicas=0, max_replicas=10, target_backlog_per_replica=8, scale
 
 
 def run(
-    load: Load, current: int, history: list[Recommendation] | None = None, now: float = 1000.0,
-    scalings: list[Scaling] | None = None, spec: Spec = SPEC,
-) -> Decision:  # fmt: skip
+    load: Load,
+    current: int,
+    history: list[Recommendation] | None = None,
+    now: float = 1000.0,
+    scalings: list[Scaling] | None = None,
+    spec: Spec = SPEC,
+) -> Decision:
     return decide(load=load, current=current, spec=spec, history=history or [], now=now, scalings=scalings or [])
 
 
@@ -145,8 +149,9 @@ def test_replicas_stay_within_bounds(
         assert decision.replicas >= min(decision.need, current), "never below the need (nor the busy pods)"
         assert decision.replicas >= min(load.busy_pods, spec.max_replicas)
     assert decision.cause in CAUSES
-    assert decision.direction == ("up" if decision.replicas > current else "down" if decision.replicas < current
-                                  else "hold")  # fmt: skip
+    assert decision.direction == (
+        "up" if decision.replicas > current else "down" if decision.replicas < current else "hold"
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -159,8 +164,14 @@ def test_scale_from_zero_within_one_poll(
 
 
 @settings(max_examples=300, deadline=None)
-@given(load=loads, extra=st.integers(0, 5_000), spec=specs(), current=st.integers(0, 50), history=recommendations,
-       past=scalings)  # fmt: skip
+@given(
+    load=loads,
+    extra=st.integers(0, 5_000),
+    spec=specs(),
+    current=st.integers(0, 50),
+    history=recommendations,
+    past=scalings,
+)
 def test_more_backlog_never_means_fewer_replicas(
     load: Load, extra: int, spec: Spec, current: int, history: list[Recommendation], past: list[Scaling]
 ) -> None:

@@ -53,13 +53,16 @@ async def test_waiting_counts_every_priority_sub_queue(client_app: Celery, broke
 @pytest.mark.asyncio
 async def test_unacked_messages_are_attributed_to_their_queue_by_routing_key(broker: aioredis.Redis) -> None:
     body = {"body": "e30=", "headers": {"task": "t", "argsrepr": '("a", "b"], ")'}, "properties": {"priority": 0}}
-    await broker.hset("unacked", mapping={
-        "tag-1": json.dumps([body, "", "probe-q"]),  # kombu's layout: [message, exchange, routing_key]
-        "tag-2": json.dumps([body, "celery", "probe-q"]),
-        "tag-3": json.dumps([body, "", 'odd"queue']),  # an escaped key: decoded the slow way, still counted
-        "tag-4": json.dumps([body, "", "other-q"]),
-        "tag-5": "not json at all",
-    })  # fmt: skip
+    await broker.hset(
+        "unacked",
+        mapping={
+            "tag-1": json.dumps([body, "", "probe-q"]),  # kombu's layout: [message, exchange, routing_key]
+            "tag-2": json.dumps([body, "celery", "probe-q"]),
+            "tag-3": json.dumps([body, "", 'odd"queue']),  # an escaped key: decoded the slow way, still counted
+            "tag-4": json.dumps([body, "", "other-q"]),
+            "tag-5": "not json at all",
+        },
+    )
     observation = await probe(broker, ["probe-q", 'odd"queue'])
     assert observation.unacked == {"probe-q": 2, 'odd"queue': 1}
 
@@ -103,15 +106,17 @@ async def test_a_plain_celery_workers_prefetched_and_running_tasks_count_as_in_f
 
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}  # no Django in this worker
     env["TINYAPP_BROKER_URL"] = redis_url_for(PROBE_DB)
-    argv = [str(Path(sys.executable).parent / "celery"), "-A", "tests.operator.tinyapp", "worker", "-Q", "tiny",
-            "--pool=prefork", "-c", "1", "-n", "tiny@%h", "--without-mingle", "--without-gossip",
-            "--loglevel=WARNING"]  # fmt: skip
+    argv = [
+        str(Path(sys.executable).parent / "celery"), "-A", "tests.operator.tinyapp", "worker", "-Q", "tiny",
+        "--pool=prefork", "-c", "1", "-n", "tiny@%h", "--without-mingle", "--without-gossip", "--loglevel=WARNING",
+    ]  # fmt: skip # a command line reads best as one
     tinyapp.app.conf.broker_url = redis_url_for(PROBE_DB)
     for _ in range(6):
         await asyncio.to_thread(tinyapp.nap.apply_async, (30,), queue="tiny")
     with (tmp_path / "worker.log").open("wb") as log:
-        worker = await asyncio.create_subprocess_exec(*argv, cwd=REPO_ROOT, env=env, stdout=log,
-                                                      stderr=asyncio.subprocess.STDOUT)  # fmt: skip
+        worker = await asyncio.create_subprocess_exec(
+            *argv, cwd=REPO_ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
+        )
     try:
         observation = await probe(broker, ["tiny"])
         deadline = time.monotonic() + 30
@@ -130,8 +135,10 @@ async def test_a_plain_celery_workers_prefetched_and_running_tasks_count_as_in_f
 
 
 def _beat(name: str, queues: list[str], ts: float, **extra: object) -> str:
-    return json.dumps({"v": 1, "hostname": name, "pod": name.split("@")[1], "queues": queues, "active": 1,
-                       "reserved": 0, "state": "running", "ts": ts, "ttl": 15, **extra})  # fmt: skip
+    return json.dumps({
+        "v": 1, "hostname": name, "pod": name.split("@")[1], "queues": queues, "active": 1, "reserved": 0,
+        "state": "running", "ts": ts, "ttl": 15, **extra,
+    })  # fmt: skip # one heartbeat record, compact as a worker writes it
 
 
 def test_stale_heartbeats_and_other_queues_are_ignored() -> None:
@@ -144,16 +151,24 @@ def test_stale_heartbeats_and_other_queues_are_ignored() -> None:
 
 
 def test_multi_queue_workers_count_only_this_pools_share() -> None:
-    beat = _beat("mixed@a", ["bulk", "default"], 1000.0, active=3, reserved=2,
-                 active_by_queue={"bulk": 1, "default": 2}, reserved_by_queue={"default": 2})  # fmt: skip
+    beat = _beat(
+        "mixed@a",
+        ["bulk", "default"],
+        1000.0,
+        active=3,
+        reserved=2,
+        active_by_queue={"bulk": 1, "default": 2},
+        reserved_by_queue={"default": 2},
+    )
     observation = parse(json.dumps({"waiting": [0], "unacked": {}, "heartbeats": [beat]}), ["bulk"], now=1000.0)
     assert observation.running == {"bulk": 1}
     assert observation.load().busy_pods == 1
 
 
 def test_in_flight_is_the_larger_of_unacked_and_the_heartbeats_never_their_sum() -> None:
-    held = _beat("w@a", ["bulk"], 1000.0, active=2, reserved=1, active_by_queue={"bulk": 2},
-                 reserved_by_queue={"bulk": 1})  # fmt: skip
+    held = _beat(
+        "w@a", ["bulk"], 1000.0, active=2, reserved=1, active_by_queue={"bulk": 2}, reserved_by_queue={"bulk": 1}
+    )
     acks_late = parse(json.dumps({"waiting": [0], "unacked": {"bulk": 3}, "heartbeats": [held]}), ["bulk"], now=1000)
     acks_early = parse(json.dumps({"waiting": [0], "unacked": {"bulk": 1}, "heartbeats": [held]}), ["bulk"], now=1000)
     assert acks_late.load().reserved == 3, "under acks-late unacked already holds the running tasks"

@@ -21,8 +21,11 @@ async def startup(memo: kopf.Memo, logger: Logger, **_: Any) -> None:
     memo.settings = Settings.from_env()
     memo.kube = KubeApi()
     memo.metrics_server = metrics.serve(memo.settings.metrics_port)
-    logger.info("celerity operator: /metrics on :%s, default broker %s", memo.settings.metrics_port,
-                "set" if memo.settings.redis_url else "unset")  # fmt: skip
+    logger.info(
+        "celerity operator: /metrics on :%s, default broker %s",
+        memo.settings.metrics_port,
+        "set" if memo.settings.redis_url else "unset",
+    )
 
 
 @kopf.on.login()
@@ -34,18 +37,32 @@ async def login(memo: kopf.Memo, **kwargs: Any) -> kopf.ConnectionInfo | None:
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=30)
 async def autoscale(
-    name: str, namespace: str | None, spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, body: kopf.Body,
-    memo: Any, stopped: kopf.DaemonStopped, logger: Logger, **_: Any,
-) -> None:  # fmt: skip
+    name: str,
+    namespace: str | None,
+    spec: kopf.Spec,
+    meta: kopf.Meta,
+    status: kopf.Status,
+    body: kopf.Body,
+    memo: Any,
+    stopped: kopf.DaemonStopped,
+    logger: Logger,
+    **_: Any,
+) -> None:
     namespace = namespace or "default"  # WorkerPools are namespaced; this only satisfies the type
     memory = PoolMemory(conditions=list(status.get("conditions") or []))
     written: dict[str, Any] = {}
     try:
         while not stopped:
             try:
-                outcome = await reconcile(kube=memo.kube, name=name, namespace=namespace, spec=dict(spec),
-                                          generation=meta.get("generation"), memory=memory,
-                                          default_redis_url=memo.settings.redis_url)  # fmt: skip
+                outcome = await reconcile(
+                    kube=memo.kube,
+                    name=name,
+                    namespace=namespace,
+                    spec=dict(spec),
+                    generation=meta.get("generation"),
+                    memory=memory,
+                    default_redis_url=memo.settings.redis_url,
+                )
                 for kind, reason, message in outcome.events:
                     kopf.event(body, type=kind, reason=reason, message=message)
                 if outcome.status != written:

@@ -52,8 +52,10 @@ class KubeApi:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(ssl=ssl_context),
             headers={"User-Agent": "celerity-operator", **info.as_http_headers()},
-            timeout=aiohttp.ClientTimeout(total=10), proxy=info.proxy_url, trust_env=info.trust_env,
-        )  # fmt: skip
+            timeout=aiohttp.ClientTimeout(total=10),
+            proxy=info.proxy_url,
+            trust_env=info.trust_env,
+        )
         self._server = info.server.rstrip("/")
         return info
 
@@ -86,8 +88,9 @@ class KubeApi:
         return list(body.get("items") or [])
 
     async def pod_annotate(self, namespace: str, name: str, annotations: dict[str, str]) -> None:
-        await self._request("PATCH", f"/api/v1/namespaces/{namespace}/pods/{name}",
-                            patch={"metadata": {"annotations": annotations}})  # fmt: skip
+        await self._request(
+            "PATCH", f"/api/v1/namespaces/{namespace}/pods/{name}", patch={"metadata": {"annotations": annotations}}
+        )
 
     async def secret_value(self, namespace: str, name: str, key: str) -> str:
         """One key of a Secret, decoded; KubeApiError names what is missing."""

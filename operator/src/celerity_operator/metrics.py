@@ -21,21 +21,39 @@ if TYPE_CHECKING:
 REGISTRY = CollectorRegistry()
 _POOL = ["namespace", "pool"]
 
-BACKLOG = Gauge("celerity_operator_backlog_tasks", "Tasks of a pool's queue, by state (waiting, reserved, running).",
-                [*_POOL, "queue", "state"], registry=REGISTRY)  # fmt: skip
+BACKLOG = Gauge(
+    "celerity_operator_backlog_tasks",
+    "Tasks of a pool's queue, by state (waiting, reserved, running).",
+    [*_POOL, "queue", "state"],
+    registry=REGISTRY,
+)
 DESIRED = Gauge("celerity_operator_replicas_desired", "Replicas the policy asks for.", _POOL, registry=REGISTRY)
 CURRENT = Gauge("celerity_operator_replicas_current", "The Deployment's spec.replicas.", _POOL, registry=REGISTRY)
 MAXIMUM = Gauge("celerity_operator_replicas_max", "The pool's maxReplicas.", _POOL, registry=REGISTRY)
-SCALE_EVENTS = Counter("celerity_operator_scale_events", "Scale decisions applied, by direction and cause.",
-                       [*_POOL, "direction", "reason"], registry=REGISTRY)  # fmt: skip
+SCALE_EVENTS = Counter(
+    "celerity_operator_scale_events",
+    "Scale decisions applied, by direction and cause.",
+    [*_POOL, "direction", "reason"],
+    registry=REGISTRY,
+)
 _PROBE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
-PROBE_SECONDS = Histogram("celerity_operator_probe_duration_seconds", "One Redis round trip (the probe).", _POOL,
-                          buckets=_PROBE_BUCKETS, registry=REGISTRY)  # fmt: skip
+PROBE_SECONDS = Histogram(
+    "celerity_operator_probe_duration_seconds",
+    "One Redis round trip (the probe).",
+    _POOL,
+    buckets=_PROBE_BUCKETS,
+    registry=REGISTRY,
+)
 PROBE_ERRORS = Counter("celerity_operator_probe_errors", "Failed probes.", _POOL, registry=REGISTRY)
-RECONCILE_ERRORS = Counter("celerity_operator_reconcile_errors", "Reconciles that could not complete (API errors, "
-                           "unexpected exceptions).", _POOL, registry=REGISTRY)  # fmt: skip
-CONDITION = Gauge("celerity_operator_pool_condition", "1 when the pool's condition is true.", [*_POOL, "condition"],
-                  registry=REGISTRY)  # fmt: skip
+RECONCILE_ERRORS = Counter(
+    "celerity_operator_reconcile_errors",
+    "Reconciles that could not complete (API errors, unexpected exceptions).",
+    _POOL,
+    registry=REGISTRY,
+)
+CONDITION = Gauge(
+    "celerity_operator_pool_condition", "1 when the pool's condition is true.", [*_POOL, "condition"], registry=REGISTRY
+)
 _PER_POOL = (BACKLOG, DESIRED, CURRENT, MAXIMUM, SCALE_EVENTS, PROBE_SECONDS, PROBE_ERRORS, RECONCILE_ERRORS, CONDITION)
 
 

@@ -64,12 +64,14 @@ def pool_spec(spec: Mapping[str, Any]) -> PoolSpec:
             problems.append(f"{name} must be an object")
             given = {}
         rate = {**defaults, **given}
-        rates.append(policy.Rate(
-            stabilization_window_seconds=integer(rate, "stabilizationWindowSeconds", None, 0, 3600),
-            max_step_pods=integer(rate, "maxStepPods", None, 1),
-            max_step_percent=integer(rate, "maxStepPercent", None, 1, most),
-            period_seconds=integer(rate, "periodSeconds", None, 1, 1800),
-        ))  # fmt: skip
+        rates.append(
+            policy.Rate(
+                stabilization_window_seconds=integer(rate, "stabilizationWindowSeconds", None, 0, 3600),
+                max_step_pods=integer(rate, "maxStepPods", None, 1),
+                max_step_percent=integer(rate, "maxStepPercent", None, 1, most),
+                period_seconds=integer(rate, "periodSeconds", None, 1, 1800),
+            )
+        )
     paused = spec.get("paused", False)
     if not isinstance(paused, bool):
         problems.append("paused must be true or false")
@@ -77,11 +79,19 @@ def pool_spec(spec: Mapping[str, Any]) -> PoolSpec:
     if problems:
         raise InvalidSpec("; ".join(problems))
     return PoolSpec(
-        deployment=str(deployment), queues=[str(q) for q in queues], poll_interval_seconds=float(interval),
-        paused=bool(paused), broker_secret=secret,
-        policy=policy.Spec(min_replicas=low, max_replicas=high, target_backlog_per_replica=target,
-                           scale_up=rates[0], scale_down=rates[1]),
-    )  # fmt: skip
+        deployment=str(deployment),
+        queues=[str(q) for q in queues],
+        poll_interval_seconds=float(interval),
+        paused=bool(paused),
+        broker_secret=secret,
+        policy=policy.Spec(
+            min_replicas=low,
+            max_replicas=high,
+            target_backlog_per_replica=target,
+            scale_up=rates[0],
+            scale_down=rates[1],
+        ),
+    )
 
 
 def _broker_secret(broker: Any, problems: list[str]) -> tuple[str, str] | None:

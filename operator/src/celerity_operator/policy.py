@@ -106,14 +106,26 @@ def decide(
         return _up(load, current, spec, history, scalings, now, wanted, need)
     if need < current:
         return _down(load, current, spec, history, scalings, now, wanted, need)
-    return Decision(current, need, wanted, "hold", _cause(load, spec, wanted, need),
-                    f"{current} replicas match the backlog of {load.backlog}")  # fmt: skip
+    return Decision(
+        current,
+        need,
+        wanted,
+        "hold",
+        _cause(load, spec, wanted, need),
+        f"{current} replicas match the backlog of {load.backlog}",
+    )
 
 
 def _up(
-    load: Load, current: int, spec: Spec, history: Sequence[Recommendation], scalings: Sequence[Scaling],
-    now: float, wanted: int, need: int,
-) -> Decision:  # fmt: skip
+    load: Load,
+    current: int,
+    spec: Spec,
+    history: Sequence[Recommendation],
+    scalings: Sequence[Scaling],
+    now: float,
+    wanted: int,
+    need: int,
+) -> Decision:
     rate = spec.scale_up
     window = [r.replicas for r in history if now - r.at < rate.stabilization_window_seconds]
     stabilized = max(min([need, *window]), current)
@@ -134,15 +146,27 @@ def _up(
     cause = "from_zero" if current == 0 else _cause(load, spec, wanted, need)
     if target < stabilized and cause != "from_zero":
         cause = "rate_limited"
-    return Decision(target, need, wanted, "up", cause,
-                    f"backlog {load.backlog} (waiting {load.waiting}, in flight {load.reserved}) needs {need} "
-                    f"replicas: {current} -> {target}")  # fmt: skip
+    return Decision(
+        target,
+        need,
+        wanted,
+        "up",
+        cause,
+        f"backlog {load.backlog} (waiting {load.waiting}, in flight {load.reserved}) needs {need} "
+        f"replicas: {current} -> {target}",
+    )
 
 
 def _down(
-    load: Load, current: int, spec: Spec, history: Sequence[Recommendation], scalings: Sequence[Scaling],
-    now: float, wanted: int, need: int,
-) -> Decision:  # fmt: skip
+    load: Load,
+    current: int,
+    spec: Spec,
+    history: Sequence[Recommendation],
+    scalings: Sequence[Scaling],
+    now: float,
+    wanted: int,
+    need: int,
+) -> Decision:
     rate = spec.scale_down
     window = [r.replicas for r in history if now - r.at < rate.stabilization_window_seconds]
     stabilized = min(max([need, *window]), current)
@@ -161,9 +185,15 @@ def _down(
             current, need, wanted, "hold", cause, f"holding {current} replicas: scale-down to {need} is {why}"
         )
     cause = "rate_limited" if target > stabilized else _cause(load, spec, wanted, need)
-    return Decision(target, need, wanted, "down", cause,
-                    f"backlog {load.backlog} (waiting {load.waiting}, in flight {load.reserved}) needs {need} "
-                    f"replicas: {current} -> {target}")  # fmt: skip
+    return Decision(
+        target,
+        need,
+        wanted,
+        "down",
+        cause,
+        f"backlog {load.backlog} (waiting {load.waiting}, in flight {load.reserved}) needs {need} "
+        f"replicas: {current} -> {target}",
+    )
 
 
 def _cause(load: Load, spec: Spec, wanted: int, need: int) -> str:
@@ -199,5 +229,6 @@ def remember_scaling(
 def keep_seconds(spec: Spec) -> float:
     """How far back any window or period of the spec looks."""
     up, down = spec.scale_up, spec.scale_down
-    return max(up.stabilization_window_seconds, down.stabilization_window_seconds, up.period_seconds,
-               down.period_seconds)  # fmt: skip
+    return max(
+        up.stabilization_window_seconds, down.stabilization_window_seconds, up.period_seconds, down.period_seconds
+    )

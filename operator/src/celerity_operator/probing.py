@@ -127,8 +127,13 @@ def parse(raw: str | bytes, queues: list[str], *, now: float | None = None) -> O
                 continue
             active = _by_queue(doc, "active", queues)
             reserved = _by_queue(doc, "reserved", queues)
-            worker = Worker(str(doc["hostname"]), str(doc.get("pod") or ""), sum(active.values()),
-                            sum(reserved.values()), str(doc.get("state") or "running"))  # fmt: skip
+            worker = Worker(
+                str(doc["hostname"]),
+                str(doc.get("pod") or ""),
+                sum(active.values()),
+                sum(reserved.values()),
+                str(doc.get("state") or "running"),
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
         workers.append(worker)

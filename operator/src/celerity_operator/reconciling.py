@@ -42,8 +42,9 @@ class PoolMemory:
         if self.client is None or self.script is None or url != self.client_url:
             await self.close()
             # One attempt per poll: the next poll is the retry, and a probe never outlives its poll.
-            self.client = aioredis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3,
-                                                  retry=Retry(NoBackoff(), 0))  # fmt: skip
+            self.client = aioredis.Redis.from_url(
+                url, socket_timeout=3, socket_connect_timeout=3, retry=Retry(NoBackoff(), 0)
+            )
             self.client_url, self.script = url, probing.script_for(self.client)
         return self.client, self.script
 
@@ -95,17 +96,20 @@ async def reconcile(
         # After a (re)start the operator knows no history: treat the current count as just recommended, so no
         # scale-down happens before a full window has been watched.
         memory.history, memory.seeded = [policy.Recommendation(now, current)], True
-    decision = policy.decide(load=load, current=current, spec=pool.policy, history=memory.history, now=now,
-                             scalings=memory.scalings)  # fmt: skip
+    decision = policy.decide(
+        load=load, current=current, spec=pool.policy, history=memory.history, now=now, scalings=memory.scalings
+    )
     keep = policy.keep_seconds(pool.policy)
     memory.history = policy.remember(memory.history, decision, now, keep)
     at_max = decision.wanted >= pool.policy.max_replicas and decision.replicas >= pool.policy.max_replicas
     metrics.observe_load(labels, observation, desired=decision.replicas)
-    outcome = Outcome(status={
-        "observedBacklog": {"waiting": load.waiting, "reserved": load.reserved, "running": load.running},
-        "desiredReplicas": decision.replicas,
-        "currentReplicas": current,
-    })  # fmt: skip
+    outcome = Outcome(
+        status={
+            "observedBacklog": {"waiting": load.waiting, "reserved": load.reserved, "running": load.running},
+            "desiredReplicas": decision.replicas,
+            "currentReplicas": current,
+        }
+    )
     if memory.problem is not None:
         outcome.events.append(("Normal", "Recovered", f"{memory.problem} is resolved"))
         memory.problem = None
@@ -118,8 +122,9 @@ async def reconcile(
             except KubeApiError as exc:
                 metrics.RECONCILE_ERRORS.labels(**labels).inc()
                 message = f"not scaling down: cannot set pod deletion costs: {exc}"
-                return _problem(memory, labels, "PodsUnavailable", message, now=now, generation=generation,
-                                current=current)  # fmt: skip
+                return _problem(
+                    memory, labels, "PodsUnavailable", message, now=now, generation=generation, current=current
+                )
         try:
             await kube.scale_patch(namespace, pool.deployment, decision.replicas)
         except KubeApiError as exc:
@@ -128,14 +133,23 @@ async def reconcile(
             return _problem(memory, labels, "ScaleFailed", message, now=now, generation=generation, current=current)
         memory.scalings = policy.remember_scaling(memory.scalings, current, decision.replicas, now, keep)
         metrics.scaled(labels, decision)
-        outcome.status.update(currentReplicas=decision.replicas, lastScaleTime=timestamp(now),
-                              lastScaleReason=decision.reason)  # fmt: skip
+        outcome.status.update(
+            currentReplicas=decision.replicas, lastScaleTime=timestamp(now), lastScaleReason=decision.reason
+        )
         kind = "ScaledUp" if decision.direction == "up" else "ScaledDown"
         outcome.events.append(("Normal", kind, f"{pool.deployment}: {decision.reason} ({decision.cause})"))
-    ready = Condition("Ready", True, "Paused" if pool.paused else "Reconciled",
-                      f"paused: would scale to {decision.replicas}" if pool.paused else decision.reason)  # fmt: skip
-    capped = Condition("AtMaxReplicas", at_max, "BacklogExceedsMax" if at_max else "BelowMax",
-                       f"the backlog asks for {decision.wanted} replicas" if at_max else "")  # fmt: skip
+    ready = Condition(
+        "Ready",
+        True,
+        "Paused" if pool.paused else "Reconciled",
+        f"paused: would scale to {decision.replicas}" if pool.paused else decision.reason,
+    )
+    capped = Condition(
+        "AtMaxReplicas",
+        at_max,
+        "BacklogExceedsMax" if at_max else "BelowMax",
+        f"the backlog asks for {decision.wanted} replicas" if at_max else "",
+    )
     new = [ready, Condition("ProbeFailed", False, "ProbeSucceeded"), capped]
     outcome.status.update(_conditions(memory, new, now, generation))
     metrics.conditions(labels, new)
@@ -143,9 +157,13 @@ async def reconcile(
 
 
 async def _probe(
-    kube: KubeApi, namespace: str, pool: parsing.PoolSpec, memory: PoolMemory, default_url: str | None,
+    kube: KubeApi,
+    namespace: str,
+    pool: parsing.PoolSpec,
+    memory: PoolMemory,
+    default_url: str | None,
     labels: dict[str, str],
-) -> probing.Observation:  # fmt: skip
+) -> probing.Observation:
     url = default_url
     if pool.broker_secret is not None:
         secret, key = pool.broker_secret
@@ -171,9 +189,15 @@ async def _probe(
 
 
 def _problem(
-    memory: PoolMemory, labels: dict[str, str], reason: str, message: str, *, now: float, generation: int | None,
+    memory: PoolMemory,
+    labels: dict[str, str],
+    reason: str,
+    message: str,
+    *,
+    now: float,
+    generation: int | None,
     current: int | None = None,
-) -> Outcome:  # fmt: skip
+) -> Outcome:
     """A pool that cannot be scaled this time: say so in the conditions; an Event only when the problem starts."""
     probe_failed = reason == "ProbeFailed"
     new = [

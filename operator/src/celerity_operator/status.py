@@ -36,9 +36,12 @@ def conditions(
         old = before.get(condition.type) or {}
         since = old.get("lastTransitionTime") if old.get("status") == status else None
         entry: dict[str, Any] = {
-            "type": condition.type, "status": status, "reason": condition.reason, "message": condition.message,
+            "type": condition.type,
+            "status": status,
+            "reason": condition.reason,
+            "message": condition.message,
             "lastTransitionTime": since or timestamp(now),
-        }  # fmt: skip
+        }
         if generation is not None:
             entry["observedGeneration"] = generation
         result.append(entry)

@@ -1,4 +1,5 @@
-"""Jobs, their chunks and their items. Items are real rows: a million-item job is a real database workload.
+"""Jobs, their chunks and their items. Items are real rows, each created when its outcome is recorded (so starting a
+million-item job writes one row per chunk, not a million rows, and an item row that exists has an outcome).
 
 Progress lives in one row per chunk, SET (never incremented) by whoever records that chunk, and is summed on read: no
 chunk ever waits on another chunk's lock (the "hot row" problem of a single progress counter). A job is complete when
@@ -91,17 +92,23 @@ class JobChunk(models.Model):
 
 
 class ItemState(models.IntegerChoices):
-    PENDING = 0
+    PENDING = 0  # rows written before item rows were created on recording (migration 0002 and earlier)
     DONE = 1
     FAILED = 2
 
 
 class Item(models.Model):
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    # No database constraint and no index of its own: the recorders insert item rows by the thousand, and Postgres'
+    # per-row foreign-key check plus a second index on job_id cost two thirds of each insert (a chord of 10,000:
+    # 250 ms against 75 ms). Item rows are only inserted by statements that read their job row in the same
+    # statement; deleting a job still deletes its items (Django cascades); and the unique (job, index) index serves
+    # every lookup by job.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     index = models.PositiveIntegerField()
     state = models.SmallIntegerField(choices=ItemState.choices, default=ItemState.PENDING)
     value = models.BigIntegerField(null=True, blank=True)
-    # How many times an outcome was written: stays 1 when redelivered chunks are ignored (idempotency is testable).
+    # How many times an outcome was written: stays 1 when redelivered chunks are ignored (idempotency is testable);
+    # an item is inserted once (`ON CONFLICT DO NOTHING`), so a second write would need a bug that updates it.
     writes = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -7,10 +7,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import InterfaceError, OperationalError, connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobStatus
+from celerity.jobs.models import Job, JobChunk, JobStatus
 
 
 @dataclass(frozen=True)
@@ -60,20 +60,6 @@ def job_open_chunks(*, job_id: uuid.UUID | str) -> list[int]:
     return list(
         JobChunk.objects.filter(job_id=job_id, complete=False).order_by("index").values_list("index", flat=True)
     )
-
-
-def chunk_items_pending(*, job_id: uuid.UUID | str, start: int, stop: int) -> bool:
-    return Item.objects.filter(job_id=job_id, index__gte=start, index__lt=stop, state=ItemState.PENDING).exists()
-
-
-def chunk_outcomes_get(*, job_id: uuid.UUID | str, start: int, stop: int) -> tuple[int, int, int]:
-    """(done, failed, Σ value of the done items) of items start..stop-1, read from the item rows."""
-    totals = Item.objects.filter(job_id=job_id, index__gte=start, index__lt=stop).aggregate(
-        done=Count("id", filter=Q(state=ItemState.DONE)),
-        failed=Count("id", filter=Q(state=ItemState.FAILED)),
-        total=Sum("value", filter=Q(state=ItemState.DONE)),
-    )
-    return totals["done"], totals["failed"], int(totals["total"] or 0)
 
 
 def job_status_get(*, job_id: uuid.UUID | str) -> str | None:

@@ -3,8 +3,9 @@
 Results nobody reads are not stored (`ignore_result`): a chain still hands its result to the next step, and errbacks
 still run. Only `item_square` keeps its result, which a chord's body needs.
 
-Positional arguments, because canvases prepend results: a chain step receives the outcomes so far, a chunk recorder
-receives its chunk's outcomes, and Celery calls the errback with (request, exc, traceback).
+Positional arguments, because canvases prepend results: a chain step receives the outcomes so far, a chain's recorder
+receives its chunk's outcomes, a chord's body the header's, and Celery calls the errback with (request, exc,
+traceback).
 """
 
 from __future__ import annotations
@@ -37,13 +38,6 @@ def item_square_task(index: int, job_id: str, cost_ms: int = 0, fail_rate: float
     return services.item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
 
 
-@shared_task(base=JobTask, name="celerity.jobs.item_square_packed")
-def item_square_packed_task(spec: list[Any]) -> int | None:
-    """The same item, for `map`, which passes one argument per item."""
-    index, job_id, cost_ms, fail_rate = spec
-    return services.item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
-
-
 @shared_task(base=JobTask, name="celerity.jobs.chain_step", ignore_result=True)
 def chain_step_task(
     previous: list[int | None], index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0
@@ -51,11 +45,18 @@ def chain_step_task(
     return services.chain_step(previous=previous, index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
 
 
-@shared_task(base=JobTask, name="celerity.jobs.job_item_record", ignore_result=True)
-def job_item_record_task(index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0) -> bool:
-    """A group member: square the item, then record it."""
-    value = services.item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
-    return services.job_item_record(job_id=job_id, index=index, value=value)
+@shared_task(base=JobTask, name="celerity.jobs.job_item_run", ignore_result=True)
+def job_item_run_task(index: int, job_id: str, cost_ms: int = 0, fail_rate: float = 0.0) -> bool:
+    """A group member: square the item and record it."""
+    return services.job_item_run(job_id=job_id, index=index, cost_ms=cost_ms, fail_rate=fail_rate)
+
+
+@shared_task(base=JobTask, name="celerity.jobs.job_chunk_run", ignore_result=True)
+def job_chunk_run_task(job_id: str, chunk_index: int, start: int, stop: int, cost_ms: int, fail_rate: float) -> int:
+    """A chunk of a chunked, map or starmap job: its items, then their recording, in one task."""
+    return services.job_chunk_run(
+        job_id=job_id, chunk_index=chunk_index, start=start, stop=stop, cost_ms=cost_ms, fail_rate=fail_rate
+    )
 
 
 @shared_task(base=JobTask, name="celerity.jobs.job_chunk_record", ignore_result=True)
@@ -64,8 +65,8 @@ def job_chunk_record_task(values: list[int | None], job_id: str, chunk_index: in
 
 
 @shared_task(base=JobTask, name="celerity.jobs.job_chord_record", ignore_result=True)
-def job_chord_record_task(values: list[int | None], job_id: str, chunks: list[int] | None = None) -> int:
-    return services.job_chord_record(job_id=job_id, values=values, chunks=chunks)
+def job_chord_record_task(values: list[int | None], job_id: str) -> int:
+    return services.job_chord_record(job_id=job_id, values=values)
 
 
 @shared_task(base=JobTask, name="celerity.jobs.job_fail", ignore_result=True)

@@ -1,14 +1,16 @@
-"""One Celery canvas per workload, its routing and its limits. Every item squares its index through the named
-primitive; every chunk of outcomes is recorded in one ordered, idempotent write (`services.recording`).
+"""One Celery canvas per workload, its routing and its limits. Every item squares its index; every outcome is
+recorded by one statement per chunk (`services.recording`), in the task that computed it wherever the canvas allows.
 
-| workload | canvas, per chunk of `chunk_size` items | where the items run |
-|---|---|---|
-| chunked | `item_square.chunks(items, K)`: a starmap task per chunk, chained to `job_chunk_record` | `bulk` |
-| map | `item_square_packed.map(chunk)`, one task per chunk, chained to `job_chunk_record` | `bulk` |
-| starmap | `item_square.starmap(chunk)`, one task per chunk, chained to `job_chunk_record` | `bulk` |
-| chain | `chain(chain_step(i), chain_step(i+1), …)` accumulating the outcomes, then `job_chunk_record` | `default` |
-| group | `group(job_item_record(i) …)`: every member records its own item; no callback, no chord | `default` |
-| chord | one `chord(item_square(i) for every i, job_chord_record)` for the whole job | `default` |
+- chunked, map, starmap (on `bulk`): `job_chunk_run(chunk)` per chunk, one task that runs the chunk's items in order
+  (as the tasks of Celery's `chunks`, `xmap` and `xstarmap` do) and records them;
+- chain (on `default`): `chain(chain_step(i), chain_step(i+1), …)` per chunk accumulating the outcomes, then
+  `job_chunk_record`;
+- group (on `default`): `group(job_item_run(i) …)` per chunk: every member records its own item; no callback;
+- chord (on `default`): one `chord(item_square(i) for every i, job_chord_record)` for the whole job.
+
+Why chunked work is one task per chunk: a chunk that is a work task chained to a recording task costs two messages,
+two task starts and a second process's turn; bookkeeping then costs as much as the work it tracks. The task receives
+the chunk's bounds, not one argument list per item, so a million-item job's messages stay small.
 
 Signatures are built from task names, so the services never import the tasks module. Task ids are derived from the job
 id (`<job>-c<chunk>`, `<job>-i<item>`, `<job>-s<item>`), so a cancel can revoke outstanding work without storing ids.
@@ -20,14 +22,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from celery import chain, chord, group, signature
-from celery.canvas import Signature, chunks, xmap, xstarmap
+from celery.canvas import Signature
 from django.conf import settings
 
 from celerity.jobs.models import Job, Workload
 
 ITEM = "celerity.jobs.item_square"
-ITEM_PACKED = "celerity.jobs.item_square_packed"
-ITEM_RECORD = "celerity.jobs.job_item_record"
+ITEM_RUN = "celerity.jobs.job_item_run"
+CHUNK_RUN = "celerity.jobs.job_chunk_run"
 CHAIN_STEP = "celerity.jobs.chain_step"
 CHUNK_RECORD = "celerity.jobs.job_chunk_record"
 CHORD_RECORD = "celerity.jobs.job_chord_record"
@@ -35,7 +37,7 @@ JOB_START = "celerity.jobs.job_start"
 JOB_FAIL = "celerity.jobs.job_fail"
 
 BOOKKEEPING_QUEUE = "default"  # job_start, recorders, job_fail (docs/conventions.md)
-PUBLISH_BATCH = 200  # chunks published per canvas: bounded memory for a million-item job
+PUBLISH_BATCH = 200  # chunks published per canvas: the first chunks run while the rest are being published
 
 
 @dataclass(frozen=True)
@@ -86,37 +88,17 @@ def on_failure(job_id: str) -> Signature:
     return signature(JOB_FAIL, kwargs={"job_id": job_id})
 
 
-def job_canvases(job: Job, chunks: Sequence[int] | None = None) -> Iterator[Signature]:
-    """The job as a sequence of canvases to publish one after another (a chord is necessarily one).
-
-    `chunks` limits them to the work of those chunk indices (a re-drive of what was lost): for a chord, one chord
-    whose header is the items of those chunks and whose body records just them.
-    """
+def job_canvases(job: Job, *, chunks: Sequence[int] | None = None) -> Iterator[Signature]:
+    """The job as a sequence of canvases to publish one after another: every chunk, or only `chunks` (a chord is
+    necessarily one canvas, its whole header and body)."""
     workload = Workload(job.workload)
-    bounds = list(chunk_bounds(job.items, job.chunk_size))
-    if chunks is not None:
-        wanted = set(chunks)
-        bounds = [b for b in bounds if b[0] in wanted]
-        if not bounds:
-            return
     if workload is Workload.CHORD:
-        yield _chord(job, None if chunks is None else [b[0] for b in bounds])
+        yield _chord(job)
         return
-    for batch in _batches(bounds):
-        canvas = _chunks(job, batch) if workload is Workload.CHUNKED else group(_chunk(job, b) for b in batch)
-        yield canvas.on_error(on_failure(str(job.id)))
-
-
-def _batches(bounds: list[tuple[int, int, int]]) -> Iterator[list[tuple[int, int, int]]]:
-    """Runs of consecutive chunks, at most PUBLISH_BATCH each (`_chunks` needs its chunks consecutive)."""
-    batch: list[tuple[int, int, int]] = []
-    for bound in bounds:
-        if batch and (len(batch) == PUBLISH_BATCH or bound[0] != batch[-1][0] + 1):
-            yield batch
-            batch = []
-        batch.append(bound)
-    if batch:
-        yield batch
+    everything = chunk_bounds(job.items, job.chunk_size)
+    bounds = list(everything) if chunks is None else [b for b in everything if b[0] in set(chunks)]
+    for first in range(0, len(bounds), PUBLISH_BATCH):
+        yield group(_chunk(job, b) for b in bounds[first : first + PUBLISH_BATCH]).on_error(on_failure(str(job.id)))
 
 
 def _item_args(job: Job, index: int) -> tuple[int, str, int, float]:
@@ -127,54 +109,38 @@ def _record(job: Job, chunk: int) -> Signature:
     return signature(CHUNK_RECORD, args=(str(job.id), chunk), queue=job_queues(job)[1])
 
 
-def _chunks(job: Job, batch: list[tuple[int, int, int]]) -> Signature:
-    """The article's `task.chunks(items, n)`: a group of starmap tasks, each chained to its chunk's recorder."""
-    work, _ = job_queues(job)
-    first, start, stop = batch[0][0], batch[0][1], batch[-1][2]
-    per_item = [_item_args(job, i) for i in range(start, stop)]
-    starmaps = chunks(signature(ITEM), per_item, job.chunk_size).group().tasks
-    return group(
-        chain(part.set(queue=work, task_id=task_id(str(job.id), "c", k), ignore_result=True), _record(job, k))
-        for k, part in enumerate(starmaps, start=first)
-    )
-
-
 def _chunk(job: Job, bounds: tuple[int, int, int]) -> Signature:
     workload, job_id, (k, start, stop) = Workload(job.workload), str(job.id), bounds
     work, _ = job_queues(job)
     if workload is Workload.GROUP:
         return group(
-            signature(ITEM_RECORD, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i))
+            signature(ITEM_RUN, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i))
             for i in range(start, stop)
         )
     if workload is Workload.CHAIN:
         # Each step gets the outcomes so far (Celery prepends the previous result); the first starts from [].
         steps = [
-            signature(CHAIN_STEP, args=(([],) if i == start else ()) + _item_args(job, i), queue=work,
-                      task_id=task_id(job_id, "s", i))
+            signature(
+                CHAIN_STEP,
+                args=(([],) if i == start else ()) + _item_args(job, i),
+                queue=work,
+                task_id=task_id(job_id, "s", i),
+            )
             for i in range(start, stop)
-        ]  # fmt: skip
+        ]
         return chain(*steps, _record(job, k))
-    if workload is Workload.MAP:
-        body = xmap(signature(ITEM_PACKED), [list(_item_args(job, i)) for i in range(start, stop)])
-    else:
-        body = xstarmap(signature(ITEM), [_item_args(job, i) for i in range(start, stop)])
-    return chain(body.set(queue=work, task_id=task_id(job_id, "c", k), ignore_result=True), _record(job, k))
+    args = (job_id, k, start, stop, job.item_cost_ms, job.fail_rate)
+    return signature(CHUNK_RUN, args=args, queue=work, task_id=task_id(job_id, "c", k))
 
 
-def _chord(job: Job, chunks: list[int] | None = None) -> Signature:
-    """The whole job, or (a re-drive) the items of `chunks` in chunk order with a body that records only those."""
+def _chord(job: Job) -> Signature:
     job_id = str(job.id)
     work, bookkeeping = job_queues(job)
-    if chunks is None:
-        indices: Iterator[int] | range = range(job.items)
-        body_args: tuple[object, ...] = (job_id,)
-    else:
-        indices = (i for k in chunks for i in range(k * job.chunk_size, min((k + 1) * job.chunk_size, job.items)))
-        body_args = (job_id, list(chunks))
-    header = [signature(ITEM, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i)) for i in indices]
+    header = [
+        signature(ITEM, args=_item_args(job, i), queue=work, task_id=task_id(job_id, "i", i)) for i in range(job.items)
+    ]
     # The errback goes on the body: Celery calls it when any header task fails, so the job fails instead of hanging.
-    body = signature(CHORD_RECORD, args=body_args, queue=bookkeeping).on_error(on_failure(job_id))
+    body = signature(CHORD_RECORD, args=(job_id,), queue=bookkeeping).on_error(on_failure(job_id))
     return chord(header, body)
 
 

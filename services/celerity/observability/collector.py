@@ -38,8 +38,12 @@ class BrokerCollector(Collector):
         yield _family("celerity_queue_depth", "Waiting messages, priority sub-queues included.", "queue", waiting)
         yield _family("celerity_queue_unacked", "Delivered, unacknowledged messages.", "queue", unacked)
         yield _family("celery_queue_length", "Waiting messages (celery-exporter name).", "queue_name", waiting)
-        yield _family("celerity_workers_alive", "Workers with a fresh heartbeat.", "pool",
-                      Counter(str(b.get("pool", "")) for b in beats))  # fmt: skip
+        yield _family(
+            "celerity_workers_alive",
+            "Workers with a fresh heartbeat.",
+            "pool",
+            Counter(str(b.get("pool", "")) for b in beats),
+        )
         workers: Counter[str] = Counter()
         processes: Counter[str] = Counter()
         for beat in beats:
@@ -51,8 +55,12 @@ class BrokerCollector(Collector):
         # On Redis every worker holds one consumer per queue, so consumers = workers (celery-exporter reports this
         # only for RabbitMQ, where the broker counts them).
         yield _family("celery_active_consumer_count", "Consumers of the queue.", "queue_name", per_queue)
-        yield _family("celery_active_process_count", "Live worker processes consuming the queue.", "queue_name",
-                      {q: processes[q] for q in per_queue})  # fmt: skip
+        yield _family(
+            "celery_active_process_count",
+            "Live worker processes consuming the queue.",
+            "queue_name",
+            {q: processes[q] for q in per_queue},
+        )
 
 
 class WorkerCollector(Collector):
@@ -62,8 +70,9 @@ class WorkerCollector(Collector):
         self.nodename, self.connected, self.active = nodename, connected, active
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield _family("celery_worker_up", "Worker connected to the broker.", "hostname",
-                      {self.nodename: int(self.connected())})  # fmt: skip
+        yield _family(
+            "celery_worker_up", "Worker connected to the broker.", "hostname", {self.nodename: int(self.connected())}
+        )
         yield _family("celery_worker_tasks_active", "Tasks executing now.", "hostname", {self.nodename: self.active()})
 
 

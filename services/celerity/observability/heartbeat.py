@@ -26,9 +26,17 @@ def worker_key(nodename: str) -> str:
 
 
 def heartbeat_document(
-    *, nodename: str, pool: str, queues: list[str], concurrency: int, active_queues: Iterable[str],
-    reserved_queues: Iterable[str], state: str, interval: float, now: float | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    nodename: str,
+    pool: str,
+    queues: list[str],
+    concurrency: int,
+    active_queues: Iterable[str],
+    reserved_queues: Iterable[str],
+    state: str,
+    interval: float,
+    now: float | None = None,
+) -> dict[str, Any]:
     active, reserved = Counter(active_queues), Counter(reserved_queues)
     return {
         "v": VERSION,

@@ -25,8 +25,12 @@ def configure_for_worker(argv: list[str] | None = None) -> None:
     argv = sys.argv if argv is None else argv
     if "worker" in argv and not os.environ.get(ENV):
         if "prometheus_client" in sys.modules:  # too late: this process already chose in-memory storage
-            warnings.warn(f"prometheus_client was imported before {ENV} was set: pool metrics will be lost; "
-                          f"set {ENV} in the environment", RuntimeWarning, stacklevel=2)  # fmt: skip
+            warnings.warn(
+                f"prometheus_client was imported before {ENV} was set: pool metrics will be lost; "
+                f"set {ENV} in the environment",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         os.environ[ENV] = tempfile.mkdtemp(prefix="celerity-worker-metrics-")
 
 

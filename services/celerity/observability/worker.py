@@ -59,10 +59,15 @@ class WorkerObserver:
         active, reserved = _snapshot()
         pool = self.consumer.pool
         document = heartbeat.heartbeat_document(
-            nodename=self.nodename, pool=self.pool, queues=self.queues,
+            nodename=self.nodename,
+            pool=self.pool,
+            queues=self.queues,
             concurrency=int(getattr(pool, "num_processes", 0) or self.consumer.controller.concurrency),
-            active_queues=active, reserved_queues=reserved, state=self.state, interval=self.interval,
-        )  # fmt: skip
+            active_queues=active,
+            reserved_queues=reserved,
+            state=self.state,
+            interval=self.interval,
+        )
         try:
             heartbeat.publish(self.client, document)
         except (redis.RedisError, OSError) as exc:

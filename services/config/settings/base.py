@@ -26,6 +26,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # X-Frame-Options: DENY. /api/docs is an HTML page, and no page of Celerity is meant to be framed.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "celerity.jobs.middleware.JsonErrorsMiddleware",
 ]
 
@@ -133,6 +135,9 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERITY_SOFT_SHUTDOWN_TIMEOUT", default=0.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fix-up closes the database connection before and after every task unless this is set; it then
+# closes it every REUSE_MAX tasks. Connections follow CONN_MAX_AGE instead (celerity/db/connections.py).
+CELERY_DB_REUSE_MAX = env.int("CELERITY_DB_REUSE_MAX", default=10_000)
 
 LOGGING = {
     "version": 1,

@@ -172,9 +172,15 @@ def test_unknown_and_malformed_job_ids(api_client: Client) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "field"), [("limit=0", "limit"), ("limit=101", "limit"), ("limit=x", "limit"), ("offset=-1", "offset"),
-                         ("status=finished", "status")],
-)  # fmt: skip
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=x", "limit"),
+        ("offset=-1", "offset"),
+        ("status=finished", "status"),
+    ],
+)
 def test_bad_list_parameters_are_named(api_client: Client, query: str, field: str) -> None:
     response = api_client.get(f"/api/jobs?{query}")
     assert response.status_code == 422

@@ -30,13 +30,23 @@ def submit(client: Client, **payload: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("workload", "items", "chunk_size"),
-    [("chunked", 3000, 100), ("chord", 300, None), ("group", 250, 50), ("chain", 120, 40), ("map", 900, 300),
-     ("starmap", 900, 250)],
-)  # fmt: skip
+    [
+        ("chunked", 3000, 100),
+        ("chord", 300, None),
+        ("group", 250, 50),
+        ("chain", 120, 40),
+        ("map", 900, 300),
+        ("starmap", 900, 250),
+    ],
+)
 def test_every_workload_gives_the_sum_of_squares(
-    celery_workers: dict[str, int], api_client: Client, wait_for_job: Wait, workload: str, items: int,
+    celery_workers: dict[str, int],
+    api_client: Client,
+    wait_for_job: Wait,
+    workload: str,
+    items: int,
     chunk_size: int | None,
-) -> None:  # fmt: skip
+) -> None:
     body = submit(api_client, workload=workload, items=items, **({"chunk_size": chunk_size} if chunk_size else {}))
     assert body["status"] == "pending"
     assert body["url"].endswith(f"/api/jobs/{body['id']}")

@@ -15,8 +15,11 @@ from django.test import Client
 from celerity.jobs.models import Item
 
 pytestmark = [
-    pytest.mark.workers, pytest.mark.slow, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("drained"),
-]  # fmt: skip
+    pytest.mark.workers,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("drained"),
+]
 
 
 def _running_chunk_pid(job_id: str, timeout: float = 20) -> int:

@@ -4,6 +4,7 @@ once, and a stopped job records nothing more. Real Postgres; the test plays the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -92,7 +93,7 @@ def test_a_member_redelivered_after_its_worker_died_still_closes_the_job(started
     """The worker recorded the last item, then died before its completion check; the redelivery finishes the job."""
     job = started_job(Workload.GROUP, items=2, chunk_size=2)
     services.job_item_record(job_id=str(job.id), index=0, value=0)
-    Item.objects.filter(job=job, index=1).update(state=ItemState.DONE, value=1, writes=1)  # committed, then lost
+    Item.objects.create(job=job, index=1, state=ItemState.DONE, value=1, writes=1)  # committed, then lost
     assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
     assert services.job_item_record(job_id=str(job.id), index=1, value=1) is False
     assert Job.objects.get(id=job.id).result == {"sum": 1, "count": 2}
@@ -106,14 +107,31 @@ def test_the_chord_body_records_the_whole_header_chunk_by_chunk(started_job: Cal
     assert services.job_chord_record(job_id=str(job.id), values=squares(0, 25)) == 0
 
 
-def test_a_redriven_chord_body_records_only_the_chunks_it_covered(started_job: Callable[..., Job]) -> None:
-    job = started_job(Workload.CHORD, items=25, chunk_size=10)
-    values = squares(0, 10) + squares(20, 25)
-    assert services.job_chord_record(job_id=str(job.id), values=values, chunks=[0, 2]) == 15
-    assert list(JobChunk.objects.filter(job=job).order_by("index").values_list("done", flat=True)) == [10, 0, 5]
-    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
-    assert services.job_chord_record(job_id=str(job.id), values=squares(10, 20), chunks=[1]) == 10
-    assert Job.objects.get(id=job.id).result == {"sum": sum(squares(0, 25)), "count": 25}  # type: ignore[arg-type]
+@pytest.mark.parametrize("workload", [Workload.CHUNKED, Workload.CHORD])
+def test_a_missing_chunk_row_fails_the_recording_and_writes_nothing(
+    started_job: Callable[..., Job], workload: Workload
+) -> None:
+    job = started_job(workload, items=20, chunk_size=10)
+    JobChunk.objects.filter(job=job, index=1).delete()
+    record = (
+        partial(services.job_chord_record, job_id=str(job.id), values=squares(0, 20))
+        if workload is Workload.CHORD
+        else partial(services.job_chunk_record, job_id=str(job.id), chunk_index=1, values=squares(10, 20))
+    )
+    with pytest.raises(JobChunk.DoesNotExist):
+        record()
+    assert not Item.objects.filter(job=job).exists(), "the items were rolled back with the failed statement"
+    assert JobChunk.objects.get(job=job, index=0).done == 0
+
+
+def test_a_chunk_task_computes_and_records_its_items_in_one_go(started_job: Callable[..., Job]) -> None:
+    job = started_job(Workload.CHUNKED, items=15, chunk_size=10)
+    assert services.job_chunk_run(job_id=str(job.id), chunk_index=1, start=10, stop=15) == 5
+    assert services.job_chunk_run(job_id=str(job.id), chunk_index=1, start=10, stop=15) == 0  # redelivered
+    assert dict(Item.objects.filter(job=job).values_list("index", "value")) == {i: i * i for i in range(10, 15)}
+    assert services.job_chunk_run(job_id=str(job.id), chunk_index=0, start=0, stop=10, fail_rate=1.0) == 10
+    finished = Job.objects.get(id=job.id)
+    assert (finished.status, finished.result) == (JobStatus.FAILED, {"sum": sum(squares(10, 15)), "count": 5})
 
 
 def test_chain_steps_accumulate_outcomes(started_job: Callable[..., Job]) -> None:

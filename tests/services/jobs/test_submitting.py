@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test import override_settings
 
 from celerity.jobs import services, workloads
 from celerity.jobs.errors import JobInputError
-from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobStatus, Workload
+from celerity.jobs.models import Item, Job, JobChunk, JobStatus, Workload
+from celerity.jobs.services import submitting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +52,9 @@ def test_job_start_is_sent_only_after_the_commit(sent: dict[str, list[Any]]) -> 
     assert sent["start"] == [str(job.id)]
 
 
-def test_start_creates_every_chunk_and_item_row(started_job: Callable[..., Job], sent: dict[str, list[Any]]) -> None:
+def test_start_creates_the_chunk_rows_and_no_item_rows(
+    started_job: Callable[..., Job], sent: dict[str, list[Any]]
+) -> None:
     job = started_job(Workload.CHUNKED, items=1005, chunk_size=100)
     assert job.status == JobStatus.RUNNING
     assert job.started_at is not None
@@ -58,16 +62,12 @@ def test_start_creates_every_chunk_and_item_row(started_job: Callable[..., Job],
     assert sent["canvases"] == [job.id]
     chunks = list(JobChunk.objects.filter(job=job).order_by("index").values_list("index", "start", "stop"))
     assert chunks == [(k, 100 * k, min(100 * k + 100, 1005)) for k in range(11)]
-    items = Item.objects.filter(job=job)
-    assert items.count() == 1005
-    assert sorted(items.values_list("index", flat=True)) == list(range(1005))
-    assert set(items.values_list("state", "writes", "value").distinct()) == {(ItemState.PENDING, 0, None)}
+    assert not Item.objects.filter(job=job).exists(), "an item row is written with its outcome, by its recorder"
 
 
 def test_a_redelivered_start_creates_nothing_twice(started_job: Callable[..., Job], sent: dict[str, list[Any]]) -> None:
     job = started_job(Workload.CHUNKED, items=50, chunk_size=10)
     services.job_start(job_id=str(job.id))
-    assert Item.objects.filter(job=job).count() == 50
     assert JobChunk.objects.filter(job=job).count() == 5
     assert sent["canvases"] == [job.id], "published once: the second start found it published"
 
@@ -79,7 +79,7 @@ def test_a_start_lost_before_publishing_publishes_on_redelivery(
     Job.objects.filter(id=job.id).update(published_at=None)  # as if the worker died between commit and publish
     services.job_start(job_id=str(job.id))
     assert sent["canvases"] == [job.id, job.id]
-    assert Item.objects.filter(job=job).count() == 50
+    assert JobChunk.objects.filter(job=job).count() == 5
 
 
 def test_publishing_named_chunks_sends_them_again_even_when_published(
@@ -111,7 +111,7 @@ def test_publishing_stops_when_the_job_is_cancelled_midway(monkeypatch: pytest.M
         def __init__(self, job: Job, number: int) -> None:
             self.job, self.number = job, number
 
-        def apply_async(self) -> None:
+        def apply_async(self, **_: Any) -> None:
             published.append(self.number)
             if self.number == 1:
                 Job.objects.filter(id=self.job.id).update(status=JobStatus.CANCELLED)
@@ -122,3 +122,44 @@ def test_publishing_stops_when_the_job_is_cancelled_midway(monkeypatch: pytest.M
     job = services.job_create(request=services.JobRequest(workload=Workload.CHUNKED, items=10))
     services.job_start(job_id=str(job.id))
     assert published == [0, 1]
+
+
+def test_a_cancel_during_start_does_not_wait_for_it_and_nothing_is_published(
+    sent: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`job_start` is held inside its row-creating transaction; a cancel meanwhile must not queue behind it (a lock
+    timeout turns any wait into an error), and the start, once released, publishes nothing."""
+    inserted, release, errors = threading.Event(), threading.Event(), []
+    real_rows_create = submitting._rows_create
+
+    def rows_create_then_hold(job_id: str) -> None:
+        with transaction.atomic():
+            real_rows_create(job_id)
+            inserted.set()
+            release.wait(60)
+
+    monkeypatch.setattr(submitting, "_rows_create", rows_create_then_hold)
+    job = services.job_create(request=services.JobRequest(workload=Workload.CHUNKED, items=100_000, chunk_size=10))
+
+    def start() -> None:
+        try:
+            services.job_start(job_id=str(job.id))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    try:
+        assert inserted.wait(60), "job_start never reached its rows"
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        assert services.job_cancel(job_id=job.id).status == JobStatus.CANCELLED
+    finally:
+        release.set()
+        starter.join(60)
+    assert errors == []
+    assert Job.objects.get(id=job.id).status == JobStatus.CANCELLED
+    assert Job.objects.get(id=job.id).started_at is None
+    assert sent["canvases"] == [], "nothing is published after the cancel"

@@ -30,10 +30,15 @@ def leaves(canvas: object) -> list[object]:
 
 @pytest.mark.parametrize(
     ("workload", "work_task", "work_queue"),
-    [(Workload.CHUNKED, "celery.starmap", "bulk"), (Workload.MAP, "celery.map", "bulk"),
-     (Workload.STARMAP, "celery.starmap", "bulk"), (Workload.CHAIN, workloads.CHAIN_STEP, "default"),
-     (Workload.GROUP, workloads.ITEM_RECORD, "default"), (Workload.CHORD, workloads.ITEM, "default")],
-)  # fmt: skip
+    [
+        (Workload.CHUNKED, workloads.CHUNK_RUN, "bulk"),
+        (Workload.MAP, workloads.CHUNK_RUN, "bulk"),
+        (Workload.STARMAP, workloads.CHUNK_RUN, "bulk"),
+        (Workload.CHAIN, workloads.CHAIN_STEP, "default"),
+        (Workload.GROUP, workloads.ITEM_RUN, "default"),
+        (Workload.CHORD, workloads.ITEM, "default"),
+    ],
+)
 def test_each_workload_routes_its_work_and_its_bookkeeping(workload: Workload, work_task: str, work_queue: str) -> None:
     tasks = [leaf for canvas in workloads.job_canvases(job(workload, 25, 10)) for leaf in leaves(canvas)]
     work = [t for t in tasks if t.task == work_task]  # type: ignore[attr-defined]
@@ -49,34 +54,35 @@ def test_a_queue_named_by_the_request_takes_everything() -> None:
     assert {t.options["queue"] for t in tasks} == {"e2e"}  # type: ignore[attr-defined]
 
 
-def test_chunked_is_the_articles_chunks_primitive_published_in_batches() -> None:
+def test_chunked_work_is_one_task_per_chunk_published_in_batches() -> None:
+    """No second message per chunk: the task that runs a chunk's items records them, and it carries the chunk's
+    bounds (not an argument list per item)."""
     the_job = job(Workload.CHUNKED, workloads.PUBLISH_BATCH * 10 * 2 + 5, 10)
     canvases = list(workloads.job_canvases(the_job))
     assert len(canvases) == 3
-    chunk_ids = [t.id for c in canvases for t in leaves(c) if t.task == "celery.starmap"]  # type: ignore[attr-defined]
-    assert chunk_ids == [f"{the_job.id}-c{k}" for k in range(2 * workloads.PUBLISH_BATCH + 1)]
-    last = leaves(canvases[-1])
-    assert [t.args for t in last if t.task == workloads.CHUNK_RECORD] == [(str(the_job.id), 2 * 200)]  # type: ignore[attr-defined]
+    tasks = [t for c in canvases for t in leaves(c)]
+    assert {t.task for t in tasks} == {workloads.CHUNK_RUN}  # type: ignore[attr-defined]
+    assert [t.id for t in tasks] == [f"{the_job.id}-c{k}" for k in range(2 * workloads.PUBLISH_BATCH + 1)]  # type: ignore[attr-defined]
+    assert tasks[-1].args == (str(the_job.id), 400, 4000, 4005, 0, 0.0)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("workload", [w for w in Workload if w is not Workload.CHORD])
-def test_a_redrive_publishes_exactly_the_chunks_it_names(workload: Workload) -> None:
-    the_job = job(workload, 25, 10)
-    tasks = [leaf for c in workloads.job_canvases(the_job, [2, 0]) for leaf in leaves(c)]
-    records = [t.args[-1] for t in tasks if t.task == workloads.CHUNK_RECORD]  # type: ignore[attr-defined]
-    ids = {t.id for t in tasks}  # type: ignore[attr-defined]
-    if workload is Workload.GROUP:
-        assert ids == {f"{the_job.id}-i{i}" for i in [*range(0, 10), *range(20, 25)]}
-    else:
-        assert records == [0, 2]
-    assert list(workloads.job_canvases(the_job, [])) == []
+@pytest.mark.parametrize("workload", [Workload.CHUNKED, Workload.GROUP, Workload.CHAIN])
+def test_named_chunks_are_republished_alone(workload: Workload) -> None:
+    the_job = job(workload, 45, 10)
+    tasks = [t for c in workloads.job_canvases(the_job, chunks=[3, 1]) for t in leaves(c)]
+    ids = {t.id for t in tasks} - {None}  # type: ignore[attr-defined]
+    kind, numbers = {
+        Workload.CHUNKED: ("c", [1, 3]),  # one task per chunk
+        Workload.GROUP: ("i", [*range(10, 20), *range(30, 40)]),  # one task per item
+        Workload.CHAIN: ("s", [*range(10, 20), *range(30, 40)]),  # one step per item (its recorder has no id)
+    }[workload]
+    assert ids == {f"{the_job.id}-{kind}{n}" for n in numbers}
 
 
-def test_a_redriven_chord_covers_the_named_chunks_and_tells_its_body_which() -> None:
+def test_a_chord_is_republished_whole() -> None:
     the_job = job(Workload.CHORD, 25, 10)
-    (canvas,) = workloads.job_canvases(the_job, [2, 0])
-    assert [t.args[0] for t in canvas.tasks] == [*range(0, 10), *range(20, 25)]  # type: ignore[attr-defined]
-    assert canvas.body.args == (str(the_job.id), [0, 2])
+    (canvas,) = workloads.job_canvases(the_job, chunks=[2])
+    assert len([t for t in leaves(canvas) if t.task == workloads.ITEM]) == 25  # type: ignore[attr-defined]
 
 
 def errbacks(canvas: Any, inherited: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...]]]:

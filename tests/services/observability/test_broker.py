@@ -31,10 +31,15 @@ def test_backlog_counts_priority_sub_queues_like_kombu_and_unacked_by_routing_ke
     r.rpush("work\x06\x163", "m3")
     r.rpush("work\x06\x169", "m4", "m5")
     r.rpush("idle\x06\x166", "m6")
-    r.hset("unacked", mapping={
-        "t1": json.dumps([{"body": "..."}, "", "work"]), "t2": json.dumps([{"body": "..."}, "", "work"]),
-        "t3": json.dumps([{}, "", "elsewhere"]), "t4": b"not json",
-    })  # fmt: skip
+    r.hset(
+        "unacked",
+        mapping={
+            "t1": json.dumps([{"body": "..."}, "", "work"]),
+            "t2": json.dumps([{"body": "..."}, "", "work"]),
+            "t3": json.dumps([{}, "", "elsewhere"]),
+            "t4": b"not json",
+        },
+    )
     waiting, unacked = broker.backlog(r, ["work", "idle", "empty"])
     assert waiting == {"work": 5, "idle": 1, "empty": 0}
     assert unacked == {"work": 2, "idle": 0, "empty": 0}
@@ -56,11 +61,23 @@ def test_broker_gauges_cover_every_queue_and_the_fleet_from_heartbeats(url: str)
 
     r = redis.Redis.from_url(url)
     for node, pool in (("bulk@a", "bulk"), ("bulk@b", "bulk"), ("default@c", "default")):
-        heartbeat.publish(r, heartbeat.heartbeat_document(
-            nodename=node, pool=pool, queues=[pool], concurrency=3, active_queues=[], reserved_queues=[],
-            state="running", interval=5.0))  # fmt: skip
-    families = {f.name: {s.labels.get("queue_name") or s.labels.get("pool"): s.value for s in f.samples}
-                for f in BrokerCollector(r, ["bulk", "default"]).collect()}  # fmt: skip
+        heartbeat.publish(
+            r,
+            heartbeat.heartbeat_document(
+                nodename=node,
+                pool=pool,
+                queues=[pool],
+                concurrency=3,
+                active_queues=[],
+                reserved_queues=[],
+                state="running",
+                interval=5.0,
+            ),
+        )
+    families = {
+        f.name: {s.labels.get("queue_name") or s.labels.get("pool"): s.value for s in f.samples}
+        for f in BrokerCollector(r, ["bulk", "default"]).collect()
+    }
     assert families["celerity_workers_alive"] == {"bulk": 2, "default": 1}
     assert families["celery_active_worker_count"] == {"bulk": 2, "default": 1}
     assert families["celery_active_consumer_count"] == {"bulk": 2, "default": 1}

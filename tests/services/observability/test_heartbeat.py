@@ -26,9 +26,16 @@ def r(redis_url_for: Callable[[int], str]) -> Iterator[redis.Redis]:
 
 def _document(**overrides: object) -> dict[str, object]:
     values: dict[str, object] = dict(
-        nodename="bulk@pod-1", pool="bulk", queues=["bulk"], concurrency=2, active_queues=["bulk"],
-        reserved_queues=["bulk", "bulk", "bulk"], state="running", interval=5.0, now=1764000000.25,
-    )  # fmt: skip
+        nodename="bulk@pod-1",
+        pool="bulk",
+        queues=["bulk"],
+        concurrency=2,
+        active_queues=["bulk"],
+        reserved_queues=["bulk", "bulk", "bulk"],
+        state="running",
+        interval=5.0,
+        now=1764000000.25,
+    )
     values.update(overrides)
     return heartbeat.heartbeat_document(**values)  # type: ignore[arg-type]
 

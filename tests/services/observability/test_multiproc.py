@@ -41,8 +41,13 @@ def test_reap_drops_live_gauges_of_vanished_processes_and_keeps_their_counters(
     gone = subprocess.Popen(["true"])
     gone.wait()
     me = os.getpid()
-    for name in (f"gauge_livesum_{gone.pid}.db", f"gauge_livemax_{gone.pid}.db", f"counter_{gone.pid}.db",
-                 f"histogram_{gone.pid}.db", f"gauge_livesum_{me}.db"):  # fmt: skip
+    for name in (
+        f"gauge_livesum_{gone.pid}.db",
+        f"gauge_livemax_{gone.pid}.db",
+        f"counter_{gone.pid}.db",
+        f"histogram_{gone.pid}.db",
+        f"gauge_livesum_{me}.db",
+    ):
         (tmp_path / name).write_bytes(b"")
     assert multiproc.reap() == [gone.pid]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(

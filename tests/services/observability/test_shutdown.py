@@ -48,8 +48,14 @@ def test_sigterm_finishes_the_running_tasks_and_returns_the_prefetched_ones(
 ) -> None:
     r = redis.Redis.from_url(redis_url)
     queue, key = f"warm-{uuid.uuid4().hex[:8]}", f"warm:{uuid.uuid4().hex}"
-    worker = start_worker(stack_env, tmp_path, name="warm", queues=(queue,), concurrency=2,
-                          extra_env={"CELERITY_PREFETCH_MULTIPLIER": "2"})  # fmt: skip
+    worker = start_worker(
+        stack_env,
+        tmp_path,
+        name="warm",
+        queues=(queue,),
+        concurrency=2,
+        extra_env={"CELERITY_PREFETCH_MULTIPLIER": "2"},
+    )
     heartbeat_key = f"celerity:worker:{worker.nodename}"
 
     def beat() -> dict[str, object]:
@@ -84,8 +90,14 @@ def test_drain_timeout_hands_unfinished_tasks_back_before_the_grace_period_ends(
 ) -> None:
     r = redis.Redis.from_url(redis_url)
     queue, key = f"drain-{uuid.uuid4().hex[:8]}", f"drain:{uuid.uuid4().hex}"
-    worker = start_worker(stack_env, tmp_path, name="drain", queues=(queue,), concurrency=2,
-                          extra_env={"CELERITY_WORKER_DRAIN_TIMEOUT": "0.5"})  # fmt: skip
+    worker = start_worker(
+        stack_env,
+        tmp_path,
+        name="drain",
+        queues=(queue,),
+        concurrency=2,
+        extra_env={"CELERITY_WORKER_DRAIN_TIMEOUT": "0.5"},
+    )
     try:
         results = [selftasks.record.apply_async((key, str(i), 3.0), queue=queue) for i in range(2)]
         _wait_for(lambda: _running(r, key) == 2, 20, "two tasks running")

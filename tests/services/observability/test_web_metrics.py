@@ -26,15 +26,22 @@ class Gunicorn:
 def gunicorn(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
     port = free_port()
     multiproc = tmp_path_factory.mktemp("web-metrics")
-    env = {**stack_env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "3",
-           "PROMETHEUS_MULTIPROC_DIR": str(multiproc)}  # fmt: skip
+    env = {
+        **stack_env,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": "3",
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+    }
     group = processes.ProcessGroup()
     master = group.start("web", processes.web_argv(), env, log=multiproc.parent / "web.log")
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
+    # Readiness is polled on /metrics, never /healthz: a poll that timed out on a loaded machine is still served
+    # later, and a late /healthz would land inside a test's exact before/after count.
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if requests.get(f"{url}/metrics", timeout=10).status_code == 200:
                 break
         except requests.RequestException:  # not listening yet, or still loading Django
             time.sleep(0.2)

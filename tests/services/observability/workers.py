@@ -55,9 +55,15 @@ class Worker:
 
 
 def start_worker(
-    env: dict[str, str], tmp: Path, *, name: str, queues: tuple[str, ...], concurrency: int = 2,
-    extra_env: dict[str, str] | None = None, ready: bool = True,
-) -> Worker:  # fmt: skip
+    env: dict[str, str],
+    tmp: Path,
+    *,
+    name: str,
+    queues: tuple[str, ...],
+    concurrency: int = 2,
+    extra_env: dict[str, str] | None = None,
+    ready: bool = True,
+) -> Worker:
     pool = processes.PoolSpec(name, queues, concurrency=concurrency)
     port = free_port()
     metrics_dir = tmp / f"{name}-metrics"

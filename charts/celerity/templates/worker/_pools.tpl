@@ -1,11 +1,11 @@
 {{/* Deep merge of two maps where the override wins key by key, false and 0 included (sprig's mergeOverwrite
 skips them). Call with (dict "base" map "over" map); returns JSON. */}}
-{{- define "celerity.merge" -}}
+{{- define "celerity.worker.merge" -}}
 {{- $out := deepCopy .base -}}
 {{- range $key, $value := .over -}}
 {{- if kindIs "invalid" $value -}}
 {{- else if and (kindIs "map" $value) (kindIs "map" (get $out $key)) -}}
-{{- $_ := set $out $key (include "celerity.merge" (dict "base" (get $out $key) "over" $value) | fromJson) -}}
+{{- $_ := set $out $key (include "celerity.worker.merge" (dict "base" (get $out $key) "over" $value) | fromJson) -}}
 {{- else -}}
 {{- $_ := set $out $key $value -}}
 {{- end -}}
@@ -16,11 +16,11 @@ skips them). Call with (dict "base" map "over" map); returns JSON. */}}
 {{/* A pool's effective settings: workers.poolDefaults overridden by the pool's own keys. Call with
 (dict "ctx" $ "pool" $pool); returns JSON (use fromJson). */}}
 {{- define "celerity.worker.pool" -}}
-{{- include "celerity.merge" (dict "base" .ctx.Values.workers.poolDefaults "over" (default (dict) .pool)) -}}
+{{- include "celerity.worker.merge" (dict "base" .ctx.Values.workers.poolDefaults "over" (default (dict) .pool)) -}}
 {{- end -}}
 
 {{/* Checks across worker pools that a schema cannot express; each failure names the pool and the keys. */}}
-{{- define "celerity.workers.validate" -}}
+{{- define "celerity.worker.validate" -}}
 {{- $queueOwner := dict -}}
 {{- $deploymentOwner := dict -}}
 {{- range $name, $raw := .Values.workers.pools -}}
@@ -58,4 +58,9 @@ operator finds the pods by it to set deletion costs). Call with (dict "ctx" $ "p
 {{- define "celerity.worker.selectorLabels" -}}
 {{ include "celerity.selectorLabels" (dict "ctx" .ctx "component" "worker") }}
 celerity.dev/pool: {{ .pool }}
+{{- end -}}
+
+{{/* The task time limit of a pool (its own or the global one). Call with (dict "ctx" $ "pool" $pool). */}}
+{{- define "celerity.worker.timeLimit" -}}
+{{- default .ctx.Values.config.taskTimeLimitSeconds .pool.taskTimeLimitSeconds | int -}}
 {{- end -}}

@@ -1,7 +1,7 @@
 """Writes of the jobs app. Every task is dispatched only after the commit of the rows it needs.
 
-- `submitting`: validate and create a job, start it (item rows), publish its canvas.
-- `recording`: compute an item, record outcomes (ordered locks, idempotent), detect completion.
+- `submitting`: validate and create a job, start it (chunk rows), publish its work.
+- `recording`: compute items, record outcomes (one statement per chunk, idempotent), detect completion.
 - `finishing`: finish, fail and cancel jobs, each through one guarded UPDATE.
 """
 
@@ -11,7 +11,9 @@ from celerity.jobs.services.recording import (
     item_square,
     job_chord_record,
     job_chunk_record,
+    job_chunk_run,
     job_item_record,
+    job_item_run,
 )
 from celerity.jobs.services.submitting import JobRequest, job_create, job_publish, job_start
 
@@ -22,10 +24,12 @@ __all__ = [
     "job_cancel",
     "job_chord_record",
     "job_chunk_record",
+    "job_chunk_run",
     "job_create",
     "job_fail",
     "job_finish",
     "job_item_record",
+    "job_item_run",
     "job_publish",
     "job_start",
 ]

@@ -1,24 +1,30 @@
 """Compute items and record their outcomes. Idempotent by construction, because `acks_late` redelivers:
 
-- an item's outcome is written only while the item is still `pending` (a redelivered chunk writes nothing);
-- a chunk row is SET from its item rows, never incremented (so it cannot count twice);
-- the completion check runs after every recording, even one that wrote nothing, so a worker lost between its commit
-  and its check is made good by the redelivery.
+- an item row is created only when its outcome is recorded (`INSERT … ON CONFLICT DO NOTHING`), so a redelivered
+  chunk or member writes nothing, and `writes` stays 1;
+- a chunk row grows only by the item rows inserted *in the same statement*: an outcome is counted exactly when it is
+  written, so nothing counts twice;
+- the completion check runs after every recording's commit, even one that wrote nothing, so a worker lost between
+  its commit and its check is made good by the redelivery.
 
-A chunk's item rows are locked in id order (`celerity.db.locking`) before the one bulk UPDATE: two recorders of the
-same rows (a redelivery racing the original) queue instead of deadlocking.
+A chunk is one round trip (`statements.RECORD`): one statement checks the job, inserts the outcomes in index order, adds
+them to their chunk rows and reports what it did. Two recorders of the same items (a redelivery racing the original)
+insert in the same ascending order, so the second queues behind the first on the first row they share and can never
+hold a row the first still needs: they cannot deadlock (the article's pitfall, solved by the order of the inserts).
 """
 
 from __future__ import annotations
 
+import time
+
 from django.db import connection
 
-from celerity.db.locking import rows_lock_in_order
 from celerity.db.retrying import atomic_with_retry, retrying
 from celerity.jobs import computing, selectors
-from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobStatus
+from celerity.jobs.models import Job, JobChunk, JobStatus
+from celerity.jobs.services import statements
 from celerity.jobs.services.finishing import job_finish
-from celerity.observability.metrics import ITEMS_PROCESSED_TOTAL
+from celerity.observability.metrics import ITEMS_PROCESSED_TOTAL, LOCK_ACQUIRED_TOTAL, LOCK_WAIT_SECONDS
 
 ITEM_LOCK = "jobs_item"  # the `lock` label of the lock-wait and retry metrics
 
@@ -37,90 +43,84 @@ def chain_step(
     return [*previous, item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)]
 
 
+def job_chunk_run(
+    *, job_id: str, chunk_index: int, start: int, stop: int, cost_ms: int = 0, fail_rate: float = 0.0
+) -> int:
+    """A whole chunk in one task: its items in order (what Celery's starmap task does), then their recording, so a
+    chunk costs one message instead of a work task chained to a recording task."""
+    values = [item_square(index=i, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate) for i in range(start, stop)]
+    return job_chunk_record(job_id=job_id, chunk_index=chunk_index, values=values)
+
+
 @retrying(lock=ITEM_LOCK)
 def job_chunk_record(*, job_id: str, chunk_index: int, values: list[int | None]) -> int:
     """Write one chunk's outcomes; returns how many items were newly recorded (0 for a redelivered chunk)."""
-    recorded, workload = _chunk_write(job_id, chunk_index, values)
+    recorded, workload = _items_write(job_id, chunk_index, values)
     _count(workload, recorded)
     _finish_if_complete(job_id)
     return recorded
 
 
 @retrying(lock=ITEM_LOCK)
-def job_chord_record(*, job_id: str, values: list[int | None], chunks: list[int] | None = None) -> int:
-    """The chord's body: the header's outcomes, one chunk (one short transaction) at a time. `chunks` names the
-    chunks a re-driven chord's header covered, in order; None means the whole job."""
-    job = Job.objects.only("chunk_size", "workload", "items").get(id=job_id)
-    recorded, start = 0, 0
-    for k in range(-(-job.items // job.chunk_size)) if chunks is None else chunks:
-        size = min(job.chunk_size, job.items - k * job.chunk_size)
-        recorded += _chunk_write(job_id, k, values[start : start + size])[0]
-        start += size
-    _count(job.workload, recorded)
+def job_chord_record(*, job_id: str, values: list[int | None]) -> int:
+    """The chord's body: the whole header's outcomes in one statement (items and every chunk row)."""
+    recorded, workload = _items_write(job_id, None, values)
+    _count(workload, recorded)
     _finish_if_complete(job_id)
     return recorded
 
 
+def job_item_run(*, job_id: str, index: int, cost_ms: int = 0, fail_rate: float = 0.0) -> bool:
+    """A group member: square its item, then record it (`job_item_record`)."""
+    value = item_square(index=index, job_id=job_id, cost_ms=cost_ms, fail_rate=fail_rate)
+    return job_item_record(job_id=job_id, index=index, value=value)
+
+
 @retrying(lock=ITEM_LOCK)
 def job_item_record(*, job_id: str, index: int, value: int | None) -> bool:
-    """A group member records its own item: one single-row UPDATE guarded by the item's state and the job's status
-    (no lock shared with other members, no transaction to retry).
+    """A group member records its own item: one single-row INSERT guarded by the job's status (no lock shared with
+    other members, no transaction to retry).
 
-    The member that sees its chunk without pending items closes the chunk row, and the job when it was the last one.
-    The check runs after the commit, so the last member to commit always sees every other outcome; a redelivered
-    member that writes nothing still runs it, in case the first delivery died between its commit and its check.
+    The member that finds its chunk's items all written SETs the chunk row from them (any number of members may, and
+    they agree), and closes the job when it was the last chunk. The check runs after the commit, so the last member to
+    commit always sees every other outcome; a redelivered member that writes nothing still runs it, in case the first
+    delivery died between its commit and its check.
     """
-    state = ItemState.FAILED if value is None else ItemState.DONE
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Item._meta.db_table} AS item SET state = %s, value = %s, writes = item.writes + 1 "  # noqa: S608 - table names from the models
-            f"FROM {Job._meta.db_table} AS job WHERE item.job_id = %s AND item.index = %s AND item.state = %s "
-            "AND job.id = item.job_id AND job.status = %s RETURNING job.workload, job.chunk_size, job.items",
-            [state, value, job_id, index, ItemState.PENDING, JobStatus.RUNNING],
-        )
-        written = cursor.fetchone()
-    if written:
-        workload, chunk_size, items = written
-        ITEMS_PROCESSED_TOTAL.labels(workload=workload).inc()
-    else:
-        chunk_size, items = Job.objects.values_list("chunk_size", "items").get(id=job_id)
-    k = index // chunk_size
-    start, stop = k * chunk_size, min((k + 1) * chunk_size, items)
-    if not selectors.chunk_items_pending(job_id=job_id, start=start, stop=stop):
-        _chunk_sync(job_id, k, start, stop)
-        _finish_if_complete(job_id)
+        cursor.execute(statements.ITEM_RECORD, {"job": job_id, "index": index, "value": value})
+        row = cursor.fetchone()
+        if row is None:
+            return False  # the job stopped (cancelled, failed) or never existed: nothing more is recorded
+        workload, chunk_size, written = row
+        if written:
+            ITEMS_PROCESSED_TOTAL.labels(workload=workload).inc()
+        cursor.execute(statements.CHUNK_CLOSE, {"job": job_id, "chunk": index // chunk_size})
+        if cursor.fetchone():
+            _finish_if_complete(job_id)
     return bool(written)
 
 
 @atomic_with_retry(lock=ITEM_LOCK)
-def _chunk_write(job_id: str, chunk_index: int, values: list[int | None]) -> tuple[int, str]:
-    chunk = JobChunk.objects.select_related("job").get(job_id=job_id, index=chunk_index)
-    if chunk.job.status != JobStatus.RUNNING:
-        return 0, chunk.job.workload  # cancelled or failed: outstanding chunks stop counting
-    if len(values) != chunk.stop - chunk.start:
-        raise ValueError(f"chunk {chunk_index} of {job_id} has {chunk.stop - chunk.start} items, got {len(values)}")
-    # The article's pattern: select the ids first, then lock and update by id list, in id order.
-    ids = Item.objects.filter(job_id=job_id, index__gte=chunk.start, index__lt=chunk.stop).values_list("id", flat=True)
-    rows = rows_lock_in_order(Item.objects.all(), ids=list(ids), lock=ITEM_LOCK, fields=("id", "index", "state"))
-    pending = [(row_id, values[index - chunk.start]) for row_id, index, state in rows if state == ItemState.PENDING]
-    if pending:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Item._meta.db_table} AS item SET value = v.value, writes = item.writes + 1, "  # noqa: S608 - table name from the model
-                "state = CASE WHEN v.value IS NULL THEN %s ELSE %s END "
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, value) WHERE item.id = v.id AND item.state = %s",
-                [ItemState.FAILED, ItemState.DONE, [p[0] for p in pending], [p[1] for p in pending], ItemState.PENDING],
-            )
-    _chunk_sync(job_id, chunk_index, chunk.start, chunk.stop)
-    return len(pending), chunk.job.workload
-
-
-def _chunk_sync(job_id: str, chunk_index: int, start: int, stop: int) -> None:
-    """SET the chunk row from its items: any number of writers agree, and none adds to another's count."""
-    done, failed, total = selectors.chunk_outcomes_get(job_id=job_id, start=start, stop=stop)
-    JobChunk.objects.filter(job_id=job_id, index=chunk_index).update(
-        done=done, failed=failed, total=total, complete=done + failed == stop - start
-    )
+def _items_write(job_id: str, chunk_index: int | None, values: list[int | None]) -> tuple[int, str]:
+    """(items newly recorded, workload) for one chunk's values, or for the whole job's when `chunk_index` is None."""
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(statements.RECORD, {"job": job_id, "chunk": chunk_index, "values": values})
+        row = cursor.fetchone()
+    # The statement's own time, which holds any wait for a racing recorder of the same items.
+    LOCK_WAIT_SECONDS.labels(lock=ITEM_LOCK).observe(time.perf_counter() - started)
+    LOCK_ACQUIRED_TOTAL.labels(lock=ITEM_LOCK).inc()
+    workload, status, expected, recorded, chunks_touched, chunks_updated = row if row else (None,) * 6
+    what = "the job" if chunk_index is None else f"chunk {chunk_index}"
+    if workload is None:
+        raise Job.DoesNotExist(f"no job {job_id}")
+    if status != JobStatus.RUNNING:
+        return 0, workload  # cancelled or failed: outstanding chunks stop counting
+    if expected != len(values):
+        raise ValueError(f"{what} of {job_id} has {expected} items, got {len(values)}")
+    if chunks_updated != chunks_touched:  # raising rolls the items back with it
+        raise JobChunk.DoesNotExist(f"a chunk row of {what} of {job_id} is missing")
+    return recorded, workload
 
 
 def _count(workload: str, recorded: int) -> None:

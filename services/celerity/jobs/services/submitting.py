@@ -1,8 +1,9 @@
-"""Create a job (the API's write), start it (its rows, in a worker) and publish its canvas, each after the commit."""
+"""Create a job (the API's write), start it (chunk rows, in a worker) and publish its work, each after the commit."""
 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,18 +11,18 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
+from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
 
-from celerity.db.retrying import retrying
+from celerity.db.retrying import atomic_with_retry, retrying
 from celerity.jobs import selectors, workloads
 from celerity.jobs.errors import JobInputError
-from celerity.jobs.models import Item, Job, JobChunk, JobStatus, Workload
+from celerity.jobs.models import Job, JobChunk, JobStatus, Workload
 
+CHUNK_LOCK = "jobs_chunk"  # the `lock` label of the retry metrics
 SUBMIT_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
-JOB_LOCK = "jobs_job"  # the `lock` label of the retry metrics for writes of the job row
 log = logging.getLogger(__name__)
-ROWS_BATCH = 100_000  # item rows per INSERT: a million-item start stays a handful of statements
+PUBLISH_PIPELINE = 1000  # Redis commands per pipelined round trip (a message and its task-sent event are two)
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,11 @@ def job_chunk_size(*, request: JobRequest) -> int:
     per_task = request.item_cost_ms * (min(chunk_size, request.items) if limits.sequential_chunks else 1)
     if per_task > budget_ms:
         field = "chunk_size" if limits.sequential_chunks and request.chunk_size else "item_cost_ms"
-        raise JobInputError(field, f"one task would run {per_task} ms, over the {budget_ms} ms budget (half the "
-                                   "task soft time limit): use smaller chunks or cheaper items")  # fmt: skip
+        raise JobInputError(
+            field,
+            f"one task would run {per_task} ms, over the {budget_ms} ms budget (half the "
+            "task soft time limit): use smaller chunks or cheaper items",
+        )
     return chunk_size
 
 
@@ -84,65 +88,94 @@ def _send_start(job_id: str) -> None:
     reconciler sends its start once the broker is back (docs/reliability.md); the request does not wait for it."""
     try:
         current_app.send_task(
-            workloads.JOB_START, args=(job_id,), queue=workloads.BOOKKEEPING_QUEUE,
-            link_error=workloads.on_failure(job_id), retry_policy=SUBMIT_RETRY_POLICY,
-        )  # fmt: skip
-    except (KombuOperationalError, RedisError, OSError) as exc:
-        log.warning("job %s accepted, its start not sent (the reconciler will): %s", job_id, exc)
+            workloads.JOB_START,
+            args=(job_id,),
+            queue=workloads.BOOKKEEPING_QUEUE,
+            link_error=workloads.on_failure(job_id),
+            retry_policy=SUBMIT_RETRY_POLICY,
+        )
+    except Exception as exc:
+        if not broker_failure(exc):
+            raise
+        log.warning("job %s accepted, its start not sent (the reconciler will send it): %s", job_id, exc)
 
 
-@retrying(lock=JOB_LOCK)
+def broker_failure(exc: BaseException) -> bool:
+    """The broker could not take a message: its own errors, or kombu tripping over a connection lost meanwhile (an
+    AttributeError from inside kombu, docs/reliability.md). Anything else is a bug and is raised."""
+    if isinstance(exc, KombuError | RedisError | OSError):
+        return True
+    frames = traceback.extract_tb(exc.__traceback__)
+    return isinstance(exc, AttributeError) and bool(frames) and "/kombu/" in frames[-1].filename
+
+
+def _publish_after_start(job_id: str) -> None:
+    """A publish the broker cut off leaves `published_at` empty and the job running in Postgres: the reconciler
+    publishes it again. It must not fail the job (the start's errback would)."""
+    try:
+        job_publish(job_id=job_id)
+    except Exception as exc:
+        if not broker_failure(exc):
+            raise
+        log.warning("job %s started, its publishing cut off (the reconciler will publish it): %s", job_id, exc)
+
+
+@retrying(lock=CHUNK_LOCK)
 def job_start(*, job_id: str) -> None:
-    """pending → running: create the chunk and item rows in one transaction, then publish the canvas after the commit.
+    """pending → running in short steps, none of which holds the job row while it works: create the chunk rows (the
+    item rows are written by the recorders, as outcomes arrive), flip the status, and publish after that commit. A
+    cancel meanwhile wins the flip (the chunk rows only take a key-share lock on the job row, which a status UPDATE
+    does not wait for), and then nothing is published.
 
-    Redelivery-safe: a second start finds the job running and only publishes if the first never finished publishing.
+    Redelivery-safe: the chunk rows are inserted `ON CONFLICT DO NOTHING`, and a second start finds the job running
+    and only publishes if the first never finished publishing.
     """
+    if selectors.job_status_get(job_id=job_id) == JobStatus.PENDING:
+        _rows_create(job_id)
     with transaction.atomic():
-        started = Job.objects.filter(id=job_id, status=JobStatus.PENDING).update(
+        Job.objects.filter(id=job_id, status=JobStatus.PENDING).update(
             status=JobStatus.RUNNING, started_at=timezone.now()
         )
-        if started:
-            _rows_create(Job.objects.get(id=job_id))
-        transaction.on_commit(lambda: job_publish(job_id=job_id))
+        transaction.on_commit(lambda: _publish_after_start(job_id))
 
 
-def _rows_create(job: Job) -> None:
-    """Chunk and item rows, generated by Postgres itself (`generate_series`): nothing but the counts crosses the wire.
-    For rows that are all alike this is at least as fast as COPY (500,000 rows: 6-9 s against 9-10 s on a busy
-    2-core machine) and far faster than bulk_create. One transaction: a job has all its rows or none."""
-    chunks, items = JobChunk._meta.db_table, Item._meta.db_table
-    n_chunks = -(-job.items // job.chunk_size)
+@atomic_with_retry(lock=CHUNK_LOCK)
+def _rows_create(job_id: str) -> None:
+    """One row per chunk, generated by Postgres itself (`generate_series`): nothing but the job id crosses the wire.
+    A million-item job in chunks of 1,000 is 1,000 rows; there are no item rows to create before the work runs."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {chunks} (job_id, index, start, stop, done, failed, total, complete) "  # noqa: S608 - table names from the models
-            "SELECT %s, k, k * %s, LEAST((k + 1) * %s, %s), 0, 0, 0, false FROM generate_series(0, %s) AS k",
-            [job.id, job.chunk_size, job.chunk_size, job.items, n_chunks - 1],
+            f"INSERT INTO {JobChunk._meta.db_table} (job_id, index, start, stop, done, failed, total, complete) "  # noqa: S608 - table names from the models
+            "SELECT job.id, k, k * job.chunk_size, LEAST((k + 1) * job.chunk_size, job.items), 0, 0, 0, false "
+            f"FROM {Job._meta.db_table} AS job, generate_series(0, (job.items - 1) / job.chunk_size) AS k "
+            "WHERE job.id = %s AND job.status = %s ON CONFLICT (job_id, index) DO NOTHING",
+            [job_id, JobStatus.PENDING],
         )
-        for start in range(0, job.items, ROWS_BATCH):
-            cursor.execute(
-                f"INSERT INTO {items} (job_id, index, state, writes) "  # noqa: S608 - table name from the model
-                "SELECT %s, i, 0, 0 FROM generate_series(%s, %s) AS i",
-                [job.id, start, min(start + ROWS_BATCH, job.items) - 1],
-            )
 
 
 def job_publish(*, job_id: str, chunks: Sequence[int] | None = None) -> int:
-    """Publish the job's canvases; stops early when the job is cancelled meanwhile. Returns how many were sent.
+    """Publish the job's work; returns how many canvases were sent.
 
-    `chunks=None`: the whole job, unless `published_at` says that was done. `chunks=[k, ...]`: the work of exactly
-    those chunks, again, whatever `published_at` says (the reconciler's re-drive of lost messages). Publishing twice
-    (a start redelivered mid-publish, a chunk that was only slow) is harmless: recording is idempotent.
+    - `chunks=None`: the whole job, unless it is already published (`published_at`);
+    - `chunks=[…]`: exactly those chunks' work, now (a chord is one canvas: its whole header and body again).
+
+    Only while the job runs: the status is read before every canvas, so a cancel stops the publishing at the next
+    canvas, and a cancelled job publishes nothing. Publishing twice (a start redelivered mid-publish, a republished
+    chunk that was only slow) is harmless: recording is idempotent.
     """
-    jobs = Job.objects.filter(id=job_id, status=JobStatus.RUNNING)
-    job = (jobs if chunks is not None else jobs.filter(published_at__isnull=True)).first()
-    if job is None:
+    job = Job.objects.filter(id=job_id, status=JobStatus.RUNNING).first()
+    if job is None or (chunks is None and job.published_at is not None):
         return 0
     sent = 0
-    for canvas in workloads.job_canvases(job, chunks):
-        if sent and selectors.job_status_get(job_id=job_id) != JobStatus.RUNNING:
-            break
-        canvas.apply_async()
-        sent += 1
+    with current_app.producer_or_acquire() as producer:
+        for canvas in workloads.job_canvases(job, chunks=chunks):
+            if sent and selectors.job_status_get(job_id=job_id) != JobStatus.RUNNING:
+                break
+            # One pipelined round trip per canvas (kombu's Redis publish batch) instead of one per message and per
+            # task-sent event: a canvas is on the broker whole or, if the batch fails, raises.
+            with producer.batch(max_size=PUBLISH_PIPELINE):
+                canvas.apply_async(producer=producer)
+            sent += 1
     if chunks is None:
         Job.objects.filter(id=job_id, published_at__isnull=True).update(published_at=timezone.now())
     return sent

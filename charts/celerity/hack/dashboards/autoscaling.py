@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from grafana import Dashboard
-from queries import NS, RI, SEL, q, quantiles, scale_annotation
+from .model import Dashboard
+from .queries import (
+    POOL_FILTER,
+    RATE_INTERVAL,
+    quantile,
+    quantile_targets,
+    replica_targets,
+    scale_annotation,
+    target,
+)
 
 
 def autoscaling() -> Dashboard:
@@ -20,10 +28,10 @@ def autoscaling() -> Dashboard:
         "$pool: backlog and replicas",
         "Waiting and in-flight tasks (left) against current and desired replicas (right).",
         [
-            q(f'sum(celerity_operator_backlog_tasks{{{NS}, pool=~"$pool", state="waiting"}})', "waiting"),
-            q(f'sum(celerity_operator_backlog_tasks{{{NS}, pool=~"$pool", state=~"reserved|running"}})', "in flight"),
-            q(f'max(celerity_operator_replicas_current{{{NS}, pool=~"$pool"}})', "replicas"),
-            q(f'max(celerity_operator_replicas_desired{{{NS}, pool=~"$pool"}})', "desired"),
+            target(f'sum(celerity_operator_backlog_tasks{{{POOL_FILTER}, state="waiting"}})', "waiting"),
+            target(f'sum(celerity_operator_backlog_tasks{{{POOL_FILTER}, state=~"reserved|running"}})', "in flight"),
+            target(f"max(celerity_operator_replicas_current{{{POOL_FILTER}}})", "replicas"),
+            target(f"max(celerity_operator_replicas_desired{{{POOL_FILTER}}})", "desired"),
         ],
         w=24,
         repeat="pool",
@@ -48,37 +56,29 @@ def autoscaling() -> Dashboard:
         "Scale decisions",
         "Every applied decision, by pool, direction and reason.",
         [
-            q(
-                f"sum by (pool, direction, reason) (increase(celerity_operator_scale_events_total{{{SEL}}}[{RI}]))",
+            target(
+                "sum by (pool, direction, reason) "
+                f"(increase(celerity_operator_scale_events_total{{{POOL_FILTER}}}[{RATE_INTERVAL}]))",
                 "{{pool}} {{direction}} ({{reason}})",
             )
         ],
         fieldConfig={"defaults": {"unit": "short", "custom": {"drawStyle": "bars"}}, "overrides": []},
     )
-    d.panel(
-        "timeseries",
-        "Replicas: current, desired, max",
-        "Per pool.",
-        [
-            q(f"max by (pool) (celerity_operator_replicas_current{{{SEL}}})", "{{pool}} current"),
-            q(f"max by (pool) (celerity_operator_replicas_desired{{{SEL}}})", "{{pool}} desired"),
-            q(f"max by (pool) (celerity_operator_replicas_max{{{SEL}}})", "{{pool}} max"),
-        ],
-    )
+    d.panel("timeseries", "Replicas: current, desired, max", "Per pool.", replica_targets(POOL_FILTER))
     d.panel(
         "timeseries",
         "Backlog by state",
         "Waiting, reserved and running tasks per pool.",
-        [q(f"sum by (pool, state) (celerity_operator_backlog_tasks{{{SEL}}})", "{{pool}} {{state}}")],
+        [target(f"sum by (pool, state) (celerity_operator_backlog_tasks{{{POOL_FILTER}}})", "{{pool}} {{state}}")],
     )
     d.panel(
         "timeseries",
         "Backlog per replica",
         "Waiting and reserved tasks per current replica.",
         [
-            q(
-                f'sum by (pool) (celerity_operator_backlog_tasks{{{SEL}, state=~"waiting|reserved"}}) / '
-                f"clamp_min(max by (pool) (celerity_operator_replicas_current{{{SEL}}}), 1)",
+            target(
+                f'sum by (pool) (celerity_operator_backlog_tasks{{{POOL_FILTER}, state=~"waiting|reserved"}}) / '
+                f"clamp_min(max by (pool) (celerity_operator_replicas_current{{{POOL_FILTER}}}), 1)",
                 "{{pool}}",
             )
         ],
@@ -87,7 +87,12 @@ def autoscaling() -> Dashboard:
         "state-timeline",
         "Pool conditions",
         "Ready, AtMaxReplicas and ProbeFailed over time.",
-        [q(f"max by (pool, condition) (celerity_operator_pool_condition{{{SEL}}})", "{{pool}} {{condition}}")],
+        [
+            target(
+                f"max by (pool, condition) (celerity_operator_pool_condition{{{POOL_FILTER}}})",
+                "{{pool}} {{condition}}",
+            )
+        ],
         w=24,
     )
     d.row("Effect and operator health")
@@ -95,20 +100,14 @@ def autoscaling() -> Dashboard:
         "timeseries",
         "Live workers by pool",
         "Workers with a fresh heartbeat.",
-        [q(f"max by (pool) (celerity_workers_alive{{{SEL}}})", "{{pool}}")],
+        [target(f"max by (pool) (celerity_workers_alive{{{POOL_FILTER}}})", "{{pool}}")],
         w=8,
     )
     d.panel(
         "timeseries",
         "Queue wait p95 by pool",
         "What scaling is for: how long work waits.",
-        [
-            q(
-                f"histogram_quantile(0.95, sum by (pool, le) "
-                f"(rate(celerity_task_queue_wait_seconds_bucket{{{SEL}}}[{RI}])))",
-                "{{pool}}",
-            )
-        ],
+        [target(quantile(0.95, "celerity_task_queue_wait_seconds", POOL_FILTER, by="pool"), "{{pool}}")],
         w=8,
         unit="s",
     )
@@ -116,7 +115,7 @@ def autoscaling() -> Dashboard:
         "timeseries",
         "Probe duration",
         "One Redis round trip per pool and poll.",
-        quantiles("celerity_operator_probe_duration_seconds", SEL),
+        quantile_targets("celerity_operator_probe_duration_seconds", POOL_FILTER),
         w=8,
         unit="s",
     )
@@ -125,8 +124,14 @@ def autoscaling() -> Dashboard:
         "Probe and reconcile errors",
         "Failed probes and reconciles that raised, per second.",
         [
-            q(f"sum by (pool) (rate(celerity_operator_probe_errors_total{{{SEL}}}[{RI}]))", "{{pool}} probe"),
-            q(f"sum by (pool) (rate(celerity_operator_reconcile_errors_total{{{SEL}}}[{RI}]))", "{{pool}} reconcile"),
+            target(
+                f"sum by (pool) (rate(celerity_operator_probe_errors_total{{{POOL_FILTER}}}[{RATE_INTERVAL}]))",
+                "{{pool}} probe",
+            ),
+            target(
+                f"sum by (pool) (rate(celerity_operator_reconcile_errors_total{{{POOL_FILTER}}}[{RATE_INTERVAL}]))",
+                "{{pool}} reconcile",
+            ),
         ],
         w=24,
         unit="ops",

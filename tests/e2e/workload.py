@@ -23,7 +23,7 @@ import requests
 from celery import Celery
 
 from celerity.db.retrying import atomic_with_retry
-from celerity.jobs.models import Item
+from celerity.jobs.models import Item, JobChunk
 from devstack.stack import StackInfo
 
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -60,8 +60,14 @@ class Api:
         return dict(response.json())
 
     def wait(self, job_id: str, *, until: tuple[str, ...] = FINISHED, within: float = 60) -> dict[str, Any]:
-        return dict(wait_for(lambda: (job := self.job(job_id))["status"] in until and job, within=within,
-                             what=f"job {job_id} {'/'.join(until)}", every=0.1))  # fmt: skip
+        return dict(
+            wait_for(
+                lambda: (job := self.job(job_id))["status"] in until and job,
+                within=within,
+                what=f"job {job_id} {'/'.join(until)}",
+                every=0.1,
+            )
+        )
 
     def cancel(self, job_id: str) -> requests.Response:
         return self.session.post(f"{self.url}/jobs/{job_id}/cancel", timeout=30)
@@ -116,31 +122,35 @@ def job_whose_worker_is_lost(info: StackInfo, app: Celery) -> dict[str, Any]:
 
 
 def job_deadlocked(info: StackInfo) -> dict[str, Any]:
-    """Another transaction takes the chunk's item rows in the opposite order to the recorder, every time the
+    """Another transaction inserts the chunk's item rows in the opposite order to the recorder, every time the
     recorder retries: Postgres breaks each deadlock by aborting the recorder, which retries until its attempts run
     out; then its task fails and the job fails.
 
-    Each round: we hold the last row; the recorder locks the rows in id order up to it and waits; we ask for the
-    first row (the cycle), and Postgres aborts the recorder, the session that has waited longer (ours waits 30 s
-    before it looks for deadlocks). Rolling back to a savepoint hands the first row back for the next attempt.
+    Each round: we insert the last item's row (uncommitted); the recorder inserts its rows in index order up to it
+    and waits for our transaction; we insert the first item's row, which waits for the recorder (the cycle), and
+    Postgres aborts the recorder, the session that has waited longer (ours waits 30 s before it looks for
+    deadlocks). Rolling back to a savepoint takes our first row back for the next attempt.
     """
     api = Api(info)
-    job_id = api.submit(workload="chunked", items=4, chunk_size=4, item_cost_ms=750)  # the rows wait 3 s for us
-    table = Item._meta.db_table
+    job_id = api.submit(workload="chunked", items=4, chunk_size=4, item_cost_ms=750)  # the recording waits 3 s for us
+    table, chunks = Item._meta.db_table, JobChunk._meta.db_table
     with psycopg.connect(info.database_url, autocommit=True) as watcher, psycopg.connect(info.database_url) as locker:
         locker.execute("SET deadlock_timeout = '30s'")
         locker.execute("SET lock_timeout = '30s'")
-        query = f"SELECT id FROM {table} WHERE job_id = %s ORDER BY id"  # noqa: S608 - the model's table name
-        ids = wait_for(lambda: [row[0] for row in watcher.execute(query, [job_id])], within=30, what="item rows")
-        lock = f"SELECT id FROM {table} WHERE id = %s FOR UPDATE"  # noqa: S608 - the model's table name
-        locker.execute(lock, [ids[-1]])
+        started = f"SELECT 1 FROM {chunks} WHERE job_id = %s"  # noqa: S608 - the model's table name
+        wait_for(lambda: watcher.execute(started, [job_id]).fetchone(), within=30, what="the job's chunk row")
+        insert = f"INSERT INTO {table} (job_id, index, state, value, writes) VALUES (%s, %s, 1, 0, 1)"  # noqa: S608 - the model's table name
+        locker.execute(insert, [job_id, 3])
         locker_pid = locker.info.backend_pid
         blocked = "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))"
         for attempt in range(RETRY_ATTEMPTS):
-            wait_for(lambda: watcher.execute(blocked, [locker_pid]).fetchone(), within=30,
-                     what=f"the recorder waiting for the last row (attempt {attempt + 1})")  # fmt: skip
+            wait_for(
+                lambda: watcher.execute(blocked, [locker_pid]).fetchone(),
+                within=30,
+                what=f"the recorder waiting for the last row (attempt {attempt + 1})",
+            )
             locker.execute("SAVEPOINT cycle")
-            locker.execute(lock, [ids[0]])  # granted once Postgres has aborted the recorder
+            locker.execute(insert, [job_id, 0])  # done once Postgres has aborted the recorder
             locker.execute("ROLLBACK TO SAVEPOINT cycle")
         locker.rollback()
     return api.wait(job_id)
@@ -156,7 +166,11 @@ def drained(info: StackInfo, *, queues: tuple[str, ...] = ("default", "bulk"), w
     """Until no message waits in the queues and none is held unacknowledged by a worker."""
     client = redis.Redis.from_url(info.redis_url)
     try:
-        wait_for(lambda: not any(client.llen(q) for q in queues) and not client.hlen("unacked"), within=within,
-                 what="the workers drained the queues", every=0.1)  # fmt: skip
+        wait_for(
+            lambda: not any(client.llen(q) for q in queues) and not client.hlen("unacked"),
+            within=within,
+            what="the workers drained the queues",
+            every=0.1,
+        )
     finally:
         client.close()

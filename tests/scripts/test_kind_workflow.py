@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.charts import fakes
 from tests.charts.rendering import CHART_DIR, REPO_ROOT, ci_values, find, render_chart
+from tests.scripts import fakes
 
 SCRIPTS = REPO_ROOT / "scripts"
 KIND = SCRIPTS / "kind"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0002_chunk_complete_published_at'),
+        ('jobs', '0003_item_job_unconstrained'),
     ]
 
     operations = [

@@ -3,8 +3,19 @@ time quantiles, failures."""
 
 from __future__ import annotations
 
-from grafana import Dashboard
-from queries import RI, SEL, q, quantiles, scale_annotation, task_stats_targets, task_stats_transformations
+from .model import Dashboard
+from .queries import (
+    POOL_FILTER,
+    RATE_INTERVAL,
+    quantile,
+    quantile_targets,
+    replica_targets,
+    scale_annotation,
+    target,
+    task_event_targets,
+    task_stats_targets,
+    task_stats_transformations,
+)
 
 
 def overview() -> Dashboard:
@@ -15,98 +26,78 @@ def overview() -> Dashboard:
         "celerity_tasks_total",
         annotations=[scale_annotation()],
     )
+    _summary(d)
+    _throughput(d)
+    _pools(d)
+    _latency(d)
+    _tasks(d)
+    return d
+
+
+def _summary(d: Dashboard) -> None:
     d.row("Summary")
-    d.panel(
-        "stat",
+    d.stat(
         "Live workers",
         "Workers whose heartbeat is fresh (every worker reports all pools: max, not sum).",
-        [q(f"sum(max by (pool) (celerity_workers_alive{{{SEL}}}))")],
+        f"sum(max by (pool) (celerity_workers_alive{{{POOL_FILTER}}}))",
         w=4,
-        h=4,
     )
-    d.panel(
-        "stat",
-        "Tasks running",
-        "Tasks executing now.",
-        [q(f"sum(celerity_worker_tasks_active{{{SEL}}})")],
-        w=4,
-        h=4,
-    )
-    d.panel(
-        "stat",
+    d.stat("Tasks running", "Tasks executing now.", f"sum(celerity_worker_tasks_active{{{POOL_FILTER}}})", w=4)
+    d.stat(
         "Tasks waiting",
         "Waiting messages of the selected pools, as the operator measures them.",
-        [q(f'sum(celerity_operator_backlog_tasks{{{SEL}, state="waiting"}})')],
+        f'sum(celerity_operator_backlog_tasks{{{POOL_FILTER}, state="waiting"}})',
         w=4,
-        h=4,
     )
-    d.panel(
-        "stat",
+    d.stat(
         "Tasks finished",
         "Finished tasks in the time range, every outcome.",
-        [q(f"sum(increase(celerity_tasks_total{{{SEL}}}[$__range]))")],
+        f"sum(increase(celerity_tasks_total{{{POOL_FILTER}}}[$__range]))",
         w=4,
-        h=4,
     )
-    d.panel(
-        "stat",
+    d.stat(
         "Task success rate",
         "Succeeded / (succeeded + failed) over the time range.",
-        [
-            q(
-                f'sum(increase(celerity_tasks_total{{{SEL}, outcome="succeeded"}}[$__range])) / '
-                f'sum(increase(celerity_tasks_total{{{SEL}, outcome=~"succeeded|failed"}}[$__range]))'
-            )
-        ],
+        f'sum(increase(celerity_tasks_total{{{POOL_FILTER}, outcome="succeeded"}}[$__range])) / '
+        f'sum(increase(celerity_tasks_total{{{POOL_FILTER}, outcome=~"succeeded|failed"}}[$__range]))',
         w=4,
-        h=4,
         unit="percentunit",
     )
-    d.panel(
-        "stat",
+    d.stat(
         "Jobs finished",
         "Jobs that reached a final status in the time range.",
-        [q(f"sum(increase(celerity_jobs_total{{{SEL}}}[$__range]))")],
+        f"sum(increase(celerity_jobs_total{{{POOL_FILTER}}}[$__range]))",
         w=4,
-        h=4,
     )
-    d.panel(
-        "stat",
+    d.stat(
         "Queues",
         "Queues the selected pools' workers report (each pod reports its pool's queues: max, not sum).",
-        [q(f"count(max by (queue) (celerity_queue_depth{{{SEL}}}))")],
+        f"count(max by (queue) (celerity_queue_depth{{{POOL_FILTER}}}))",
         w=8,
-        h=4,
     )
-    d.panel(
-        "stat",
+    d.stat(
         "Tasks received",
         "Tasks workers received in the time range (celery-exporter name).",
-        [q(f"sum(increase(celery_task_received_total{{{SEL}}}[$__range]))")],
+        f"sum(increase(celery_task_received_total{{{POOL_FILTER}}}[$__range]))",
         w=8,
-        h=4,
     )
-    d.panel(
-        "stat",
+    d.stat(
         "Mean run time",
         "Mean run time of every task in the time range.",
-        [
-            q(
-                f"sum(rate(celerity_task_runtime_seconds_sum{{{SEL}}}[$__range])) / "
-                f"sum(rate(celerity_task_runtime_seconds_count{{{SEL}}}[$__range]))"
-            )
-        ],
+        f"sum(rate(celerity_task_runtime_seconds_sum{{{POOL_FILTER}}}[$__range])) / "
+        f"sum(rate(celerity_task_runtime_seconds_count{{{POOL_FILTER}}}[$__range]))",
         w=8,
-        h=4,
         unit="s",
     )
 
+
+def _throughput(d: Dashboard) -> None:
     d.row("Throughput and failures")
     d.panel(
         "timeseries",
         "Tasks finished by outcome",
         "Finished tasks per second: succeeded, failed, retried, ...",
-        [q(f"sum by (outcome) (rate(celerity_tasks_total{{{SEL}}}[{RI}]))", "{{outcome}}")],
+        [target(f"sum by (outcome) (rate(celerity_tasks_total{{{POOL_FILTER}}}[{RATE_INTERVAL}]))", "{{outcome}}")],
         unit="ops",
     )
     d.panel(
@@ -114,9 +105,10 @@ def overview() -> Dashboard:
         "Failure rate by pool",
         "Failed / (succeeded + failed) per pool.",
         [
-            q(
-                f'sum by (pool) (rate(celerity_tasks_total{{{SEL}, outcome="failed"}}[{RI}])) / '
-                f'sum by (pool) (rate(celerity_tasks_total{{{SEL}, outcome=~"succeeded|failed"}}[{RI}]))',
+            target(
+                f'sum by (pool) (rate(celerity_tasks_total{{{POOL_FILTER}, outcome="failed"}}[{RATE_INTERVAL}])) / '
+                "sum by (pool) "
+                f'(rate(celerity_tasks_total{{{POOL_FILTER}, outcome=~"succeeded|failed"}}[{RATE_INTERVAL}]))',
                 "{{pool}}",
             )
         ],
@@ -126,41 +118,49 @@ def overview() -> Dashboard:
         "timeseries",
         "Items processed",
         "Items whose outcome was recorded, per second, by workload.",
-        [q(f"sum by (workload) (rate(celerity_items_processed_total{{{SEL}}}[{RI}]))", "{{workload}}")],
+        [
+            target(
+                f"sum by (workload) (rate(celerity_items_processed_total{{{POOL_FILTER}}}[{RATE_INTERVAL}]))",
+                "{{workload}}",
+            )
+        ],
         unit="ops",
     )
     d.panel(
         "timeseries",
         "Jobs finished by status",
         "Jobs per second by workload and final status.",
-        [q(f"sum by (workload, status) (rate(celerity_jobs_total{{{SEL}}}[{RI}]))", "{{workload}} {{status}}")],
+        [
+            target(
+                f"sum by (workload, status) (rate(celerity_jobs_total{{{POOL_FILTER}}}[{RATE_INTERVAL}]))",
+                "{{workload}} {{status}}",
+            )
+        ],
         unit="ops",
     )
 
+
+def _pools(d: Dashboard) -> None:
     d.row("Pools")
     d.panel(
         "timeseries",
         "Backlog per pool",
         "Waiting, reserved (prefetched) and running tasks per pool.",
-        [q(f"sum by (pool, state) (celerity_operator_backlog_tasks{{{SEL}}})", "{{pool}} {{state}}")],
+        [target(f"sum by (pool, state) (celerity_operator_backlog_tasks{{{POOL_FILTER}}})", "{{pool}} {{state}}")],
     )
     d.panel(
         "timeseries",
         "Replicas against desired",
         "The Deployment's replicas, what the operator wants, the max.",
-        [
-            q(f"max by (pool) (celerity_operator_replicas_current{{{SEL}}})", "{{pool}} current"),
-            q(f"max by (pool) (celerity_operator_replicas_desired{{{SEL}}})", "{{pool}} desired"),
-            q(f"max by (pool) (celerity_operator_replicas_max{{{SEL}}})", "{{pool}} max"),
-        ],
+        replica_targets(POOL_FILTER),
     )
     d.panel(
         "timeseries",
         "Queue depth and unacknowledged",
         "Per queue, read from Redis by the workers at scrape time.",
         [
-            q(f"max by (queue) (celerity_queue_depth{{{SEL}}})", "{{queue}} waiting"),
-            q(f"max by (queue) (celerity_queue_unacked{{{SEL}}})", "{{queue}} unacked"),
+            target(f"max by (queue) (celerity_queue_depth{{{POOL_FILTER}}})", "{{queue}} waiting"),
+            target(f"max by (queue) (celerity_queue_unacked{{{POOL_FILTER}}})", "{{queue}} unacked"),
         ],
     )
     d.panel(
@@ -168,53 +168,51 @@ def overview() -> Dashboard:
         "Busy against capacity",
         "Tasks running and worker processes available, per queue.",
         [
-            q(f"sum by (queue) (celerity_worker_tasks_active{{{SEL}}})", "{{queue}} running"),
-            q(f"max by (queue_name) (celery_active_process_count{{{SEL}}})", "{{queue_name}} processes"),
+            target(f"sum by (queue) (celerity_worker_tasks_active{{{POOL_FILTER}}})", "{{queue}} running"),
+            target(f"max by (queue_name) (celery_active_process_count{{{POOL_FILTER}}})", "{{queue_name}} processes"),
         ],
     )
 
+
+def _latency(d: Dashboard) -> None:
     d.row("Latency")
     d.panel(
         "timeseries",
         "Queue wait (publish to start)",
         "From publish to the start of the task; excludes ETA.",
-        quantiles("celerity_task_queue_wait_seconds", SEL),
+        quantile_targets("celerity_task_queue_wait_seconds", POOL_FILTER),
         unit="s",
     )
     d.panel(
         "timeseries",
         "Run time",
         "Start to finish of the task body.",
-        quantiles("celerity_task_runtime_seconds", SEL),
+        quantile_targets("celerity_task_runtime_seconds", POOL_FILTER),
         unit="s",
     )
     d.panel(
         "timeseries",
         "Queue wait p95 by pool",
         "How long work waits in each pool.",
-        [
-            q(
-                f"histogram_quantile(0.95, sum by (pool, le) "
-                f"(rate(celerity_task_queue_wait_seconds_bucket{{{SEL}}}[{RI}])))",
-                "{{pool}}",
-            )
-        ],
+        [target(quantile(0.95, "celerity_task_queue_wait_seconds", POOL_FILTER, by="pool"), "{{pool}}")],
         unit="s",
     )
     d.panel(
         "timeseries",
         "Job duration",
         "Job created (API) to job finished.",
-        quantiles("celerity_job_duration_seconds", SEL),
+        quantile_targets("celerity_job_duration_seconds", POOL_FILTER),
         unit="s",
     )
 
+
+def _tasks(d: Dashboard) -> None:
     d.row("Tasks")
     d.panel(
         "table",
         "Task stats",
         "Per task over the time range: success rate and every outcome.",
-        task_stats_targets(SEL),
+        task_stats_targets(POOL_FILTER),
         w=24,
         transformations=task_stats_transformations(),
     )
@@ -222,28 +220,33 @@ def overview() -> Dashboard:
         "timeseries",
         "Task rate by task",
         "Finished tasks per second, the 10 busiest tasks.",
-        [q(f"topk(10, sum by (task) (rate(celerity_tasks_total{{{SEL}}}[{RI}])))", "{{task}}")],
+        [target(f"topk(10, sum by (task) (rate(celerity_tasks_total{{{POOL_FILTER}}}[{RATE_INTERVAL}])))", "{{task}}")],
         unit="ops",
     )
     d.panel(
         "timeseries",
         "Task rate by queue",
         "Finished tasks per second by queue.",
-        [q(f"sum by (queue) (rate(celerity_tasks_total{{{SEL}}}[{RI}]))", "{{queue}}")],
+        [target(f"sum by (queue) (rate(celerity_tasks_total{{{POOL_FILTER}}}[{RATE_INTERVAL}]))", "{{queue}}")],
         unit="ops",
     )
     d.panel(
         "table",
         "Top failing tasks",
         "Failures per task in the time range.",
-        [q(f'topk(10, sum by (task) (increase(celerity_tasks_total{{{SEL}, outcome="failed"}}[$__range])) > 0)')],
+        [
+            target(
+                "topk(10, sum by (task) "
+                f'(increase(celerity_tasks_total{{{POOL_FILTER}, outcome="failed"}}[$__range])) > 0)'
+            )
+        ],
         w=8,
     )
     d.panel(
         "table",
         "Top exceptions",
         "Failures per exception class in the time range (celery-exporter name).",
-        [q(f"topk(10, sum by (exception) (increase(celery_task_failed_total{{{SEL}}}[$__range])) > 0)")],
+        [target(f"topk(10, sum by (exception) (increase(celery_task_failed_total{{{POOL_FILTER}}}[$__range])) > 0)")],
         w=8,
     )
     d.panel(
@@ -251,9 +254,9 @@ def overview() -> Dashboard:
         "Slowest tasks",
         "Mean run time per task over the time range.",
         [
-            q(
-                f"topk(10, sum by (task) (rate(celerity_task_runtime_seconds_sum{{{SEL}}}[$__range])) / "
-                f"sum by (task) (rate(celerity_task_runtime_seconds_count{{{SEL}}}[$__range])))"
+            target(
+                f"topk(10, sum by (task) (rate(celerity_task_runtime_seconds_sum{{{POOL_FILTER}}}[$__range])) / "
+                f"sum by (task) (rate(celerity_task_runtime_seconds_count{{{POOL_FILTER}}}[$__range])))"
             )
         ],
         w=8,
@@ -263,20 +266,7 @@ def overview() -> Dashboard:
         "timeseries",
         "Task events",
         "Celery's task life cycle, with celery-exporter's metric names.",
-        [
-            q(f"sum(rate({name}{{{SEL}}}[{RI}]))", label)
-            for name, label in [
-                ("celery_task_sent_total", "sent"),
-                ("celery_task_received_total", "received"),
-                ("celery_task_started_total", "started"),
-                ("celery_task_succeeded_total", "succeeded"),
-                ("celery_task_failed_total", "failed"),
-                ("celery_task_retried_total", "retried"),
-                ("celery_task_rejected_total", "rejected"),
-                ("celery_task_revoked_total", "revoked"),
-            ]
-        ],
+        task_event_targets(POOL_FILTER),
         w=24,
         unit="ops",
     )
-    return d

@@ -25,10 +25,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.workers, pytest.mark.django_db(trans
 QUEUE = "e2e-bulk"  # not `bulk`: the session's own bulk worker must not take this burst
 ITEMS, CHUNK, COST_MS = 240, 4, 40
 SPEC = {
-    "deploymentName": DEPLOY, "queues": [QUEUE], "minReplicas": 0, "maxReplicas": 3, "targetBacklogPerReplica": 4,
+    "deploymentName": DEPLOY,
+    "queues": [QUEUE],
+    "minReplicas": 0,
+    "maxReplicas": 3,
+    "targetBacklogPerReplica": 4,
     "pollIntervalSeconds": 1,
     "scaleDown": {"stabilizationWindowSeconds": 3, "periodSeconds": 1, "maxStepPods": 3, "maxStepPercent": 100},
-}  # fmt: skip
+}
 
 
 def _db(query: Callable[[], Any]) -> Any:
@@ -53,9 +57,13 @@ async def _first_waiting(client: redis.Redis, stop: asyncio.Event) -> float | No
 
 @pytest.mark.asyncio
 async def test_a_burst_scales_up_drains_and_scales_back_down(
-    cluster: Cluster, celery_workers: dict[str, int], stack_env: dict[str, str], redis_url: str,
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-) -> None:  # fmt: skip
+    cluster: Cluster,
+    celery_workers: dict[str, int],
+    stack_env: dict[str, str],
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     from celerity.jobs import services
     from celerity.jobs.models import Item, Job, Workload
     from devstack.servers import free_port
@@ -72,8 +80,9 @@ async def test_a_burst_scales_up_drains_and_scales_back_down(
         following = asyncio.create_task(harness.follow(stop))
         watching = asyncio.create_task(_first_waiting(client, stop))
         await until(lambda: "conditions" in cluster.status(), what="the operator watches the pool")
-        request = services.JobRequest(workload=Workload.CHUNKED, items=ITEMS, chunk_size=CHUNK, queue=QUEUE,
-                                      item_cost_ms=COST_MS)  # fmt: skip
+        request = services.JobRequest(
+            workload=Workload.CHUNKED, items=ITEMS, chunk_size=CHUNK, queue=QUEUE, item_cost_ms=COST_MS
+        )
         job = await asyncio.to_thread(_db, lambda: services.job_create(request=request))
         try:
             await until(lambda: harness.first_scaled_up is not None, within=10, what="a scale-up")

@@ -1,12 +1,14 @@
-"""The Grafana dashboard model: panels laid out on the 24-column grid, the datasource, namespace and pool variables
-every dashboard has, and the JSON Grafana loads."""
+"""The Grafana dashboard model: panels laid out left to right on the 24-column grid, and the JSON Grafana loads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from queries import DS, NS
+from .queries import DATASOURCE, target
+from .variables import standard_variables
+
+GRID_WIDTH = 24
 
 
 @dataclass
@@ -20,7 +22,7 @@ class Dashboard:
     extra_variables: list[dict[str, Any]] = field(default_factory=list)  # after datasource, namespace and pool
     _x: int = 0
     _y: int = 0
-    _row_h: int = 0
+    _row_height: int = 0
 
     def row(self, title: str, **extra: Any) -> None:
         self._newline()
@@ -30,7 +32,7 @@ class Dashboard:
                 "title": title,
                 "collapsed": False,
                 "panels": [],
-                "gridPos": {"h": 1, "w": 24, "x": 0, "y": self._y},
+                "gridPos": {"h": 1, "w": GRID_WIDTH, "x": 0, "y": self._y},
                 **extra,
             }
         )
@@ -41,31 +43,34 @@ class Dashboard:
         kind: str,
         title: str,
         description: str,
-        targets: list[dict[str, Any]],
+        targets: list[dict[str, str]],
         *,
         w: int = 12,
         h: int = 8,
         unit: str = "short",
         **extra: Any,
     ) -> None:
-        if self._x + w > 24:
+        """A panel of `kind` (timeseries, stat, table, state-timeline) placed after the last one, on a new line when
+        it does not fit; `extra` adds or replaces panel keys (repeat, fieldConfig, transformations)."""
+        if self._x + w > GRID_WIDTH:
             self._newline()
+        table = kind == "table"  # tables show one instant value per series; everything else a range
         panel: dict[str, Any] = {
             "type": kind,
             "title": title,
             "description": description,
-            "datasource": DS,
+            "datasource": DATASOURCE,
             "gridPos": {"h": h, "w": w, "x": self._x, "y": self._y},
             "targets": [
                 {
                     "refId": chr(ord("A") + n),
-                    "datasource": DS,
-                    "range": kind != "table",
-                    "instant": kind == "table",
-                    **({"format": "table"} if kind == "table" else {}),
-                    **t,
+                    "datasource": DATASOURCE,
+                    "range": not table,
+                    "instant": table,
+                    **({"format": "table"} if table else {}),
+                    **query,
                 }
-                for n, t in enumerate(targets)
+                for n, query in enumerate(targets)
             ],
             "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
             "options": _options(kind),
@@ -73,11 +78,15 @@ class Dashboard:
         panel.update(extra)
         self.panels.append(panel)
         self._x += w
-        self._row_h = max(self._row_h, h)
+        self._row_height = max(self._row_height, h)
+
+    def stat(self, title: str, description: str, expr: str, *, w: int, unit: str = "short") -> None:
+        """A summary number: one query, one row of small tiles."""
+        self.panel("stat", title, description, [target(expr)], w=w, h=4, unit=unit)
 
     def _newline(self) -> None:
-        self._y += self._row_h
-        self._x, self._row_h = 0, 0
+        self._y += self._row_height
+        self._x, self._row_height = 0, 0
 
     def render(self) -> dict[str, Any]:
         for n, panel in enumerate(self.panels, start=1):
@@ -105,7 +114,7 @@ class Dashboard:
                 }
             ],
             "annotations": {"list": [_builtin_annotation(), *self.annotations]},
-            "templating": {"list": [*_variables(self.namespace_from), *self.extra_variables]},
+            "templating": {"list": [*standard_variables(self.namespace_from), *self.extra_variables]},
             "panels": self.panels,
         }
 
@@ -138,54 +147,3 @@ def _builtin_annotation() -> dict[str, Any]:
         "name": "Annotations & Alerts",
         "type": "dashboard",
     }
-
-
-def _variables(namespace_from: str) -> list[dict[str, Any]]:
-    namespace_query = f"label_values({namespace_from}, namespace)"
-    # Every pool has a WorkerPool (a paused one when the operator does not scale it), so the operator knows them all,
-    # including pools scaled to zero that no worker reports.
-    pool_query = f"label_values(celerity_operator_replicas_max{{{NS}}}, pool)"
-    return [
-        {
-            "name": "datasource",
-            "label": "Data source",
-            "type": "datasource",
-            "query": "prometheus",
-            "hide": 0,
-            "refresh": 1,
-            "regex": "",
-            "current": {},
-            "options": [],
-        },
-        {
-            "name": "namespace",
-            "label": "Namespace",
-            "type": "query",
-            "datasource": DS,
-            "hide": 0,
-            "query": {"query": namespace_query, "refId": "namespace"},
-            "definition": namespace_query,
-            "refresh": 2,
-            "sort": 1,
-            "multi": False,
-            "includeAll": False,
-            "current": {},
-            "options": [],
-        },
-        {
-            "name": "pool",
-            "label": "Pool",
-            "type": "query",
-            "datasource": DS,
-            "hide": 0,
-            "query": {"query": pool_query, "refId": "pool"},
-            "definition": pool_query,
-            "refresh": 2,
-            "sort": 1,
-            "multi": True,
-            "includeAll": True,
-            "allValue": ".*",
-            "current": {},
-            "options": [],
-        },
-    ]

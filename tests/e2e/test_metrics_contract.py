@@ -1,7 +1,7 @@
 """The metrics contract: every series a dashboard panel or alert rule queries exists in a live scrape.
 
 A real stack (devstack's `make run`: embedded Redis and Postgres, gunicorn, the default and bulk worker pools) runs a
-workload that takes every path producing a referenced series (tests/monitoring/workload.py), while the operator runs
+workload that takes every path producing a referenced series (tests/e2e/workload.py), while the operator runs
 under kopf against kmock on the same Redis, reconciling and scaling a pool. Then web, each worker and the operator
 are scraped, and the names the dashboards and alert rules reference (parsed from their PromQL, tests/monitoring/
 promql.py) must all be in the union, as must every label value their `=` matchers name. Nothing is excluded: a
@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from devstack import stack
 from devstack.servers import free_port
 from devstack.stack import StackInfo
-from tests.monitoring import workload
+from tests.e2e import workload
 from tests.monitoring.promql import VARIABLE_VALUE, Selector, referenced_metric_names, referenced_selectors
 from tests.operator.cluster import DEPLOY, Cluster, running_operator, until
 
@@ -35,8 +35,14 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 # `namespace` is kmock's here).
 SCRAPE_LABELS = frozenset({"namespace", "pool", "pod", "instance", "job"})
 # A pool the operator must scale from 0 at once (minReplicas), whatever the workload's backlog.
-POOL_SPEC = {"deploymentName": DEPLOY, "queues": ["bulk"], "minReplicas": 1, "maxReplicas": 2,
-             "targetBacklogPerReplica": 4, "pollIntervalSeconds": 1}  # fmt: skip
+POOL_SPEC = {
+    "deploymentName": DEPLOY,
+    "queues": ["bulk"],
+    "minReplicas": 1,
+    "maxReplicas": 2,
+    "targetBacklogPerReplica": 4,
+    "pollIntervalSeconds": 1,
+}
 
 
 def parse(text: str) -> Samples:
@@ -93,8 +99,9 @@ def live_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stac
     monkeypatch.setenv("CELERITY_HEARTBEAT_INTERVAL", "1")
     monkeypatch.setenv("CELERITY_WORKER_LOST_RETRY_DELAY", "1")  # the lost worker's chunk comes back after 1 s
     monkeypatch.setenv("CELERITY_STOP_GRACE", "20")
-    with stack.local_stack(rundir, port=free_port(), metrics_port=free_port(), persistent=False, progress=False,
-                           autoscale=False) as info:  # fmt: skip
+    with stack.local_stack(
+        rundir, port=free_port(), metrics_port=free_port(), persistent=False, progress=False, autoscale=False
+    ) as info:
         yield info
 
 
@@ -120,8 +127,11 @@ async def test_every_referenced_metric_and_label_value_is_in_the_live_scrape(
             asyncio.to_thread(workload.job_deadlocked, info),
             asyncio.to_thread(workload.foreign_message, info),
         )
-        await until(lambda: cluster.replicas() >= 1 and "ScaledUp" in cluster.reasons(), within=60,
-                    what="the operator scaled the pool up")  # fmt: skip
+        await until(
+            lambda: cluster.replicas() >= 1 and "ScaledUp" in cluster.reasons(),
+            within=60,
+            what="the operator scaled the pool up",
+        )
         succeeded, statuses, cancelled, lost, deadlocked, _ = await work
         await asyncio.to_thread(workload.drained, info)
         operator = await asyncio.to_thread(scrape, f"http://127.0.0.1:{operator_port}/metrics")
@@ -151,8 +161,10 @@ async def test_every_referenced_metric_and_label_value_is_in_the_live_scrape(
     supplied = {name: every_name & {n for n, _ in part} for name, part in scraped.items()}
     assert all(supplied.values()), f"an endpoint supplied no referenced series: {supplied}"
     counts = ", ".join(f"{name} {len(names)}" for name, names in supplied.items())
-    print(f"\nmetrics contract: {len(every_name)} referenced names, all in {len(samples)} scraped samples; referenced "
-          f"names per endpoint: {counts}; workload and scrapes {time.monotonic() - started:.1f}s")  # fmt: skip
+    print(
+        f"\nmetrics contract: {len(every_name)} referenced names, all in {len(samples)} scraped samples; referenced "
+        f"names per endpoint: {counts}; workload and scrapes {time.monotonic() - started:.1f}s"
+    )
 
 
 EXPOSITION = """\

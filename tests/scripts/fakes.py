@@ -30,7 +30,7 @@ BASIC_TOOLS = (
 )
 
 _FAKE = r'''#!{python}
-"""A fake {tool}: records argv; see tests/charts/fakes.py."""
+"""A fake {tool}: records argv; see tests/scripts/fakes.py."""
 import base64, json, os, sys, time
 from pathlib import Path
 

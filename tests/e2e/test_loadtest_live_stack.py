@@ -26,8 +26,9 @@ def test_every_scenario_on_the_tiny_profile_is_correct_audited_and_reported(
     monkeypatch.setenv("CELERITY_HEARTBEAT_INTERVAL", "1")
     monkeypatch.setenv("CELERITY_STOP_GRACE", "10")
     console = Console(file=io.StringIO(), width=200, record=True)
-    with stack.local_stack(tmp_path / "run", port=free_port(), metrics_port=free_port(), persistent=False,
-                           progress=False, autoscale=False) as info:  # fmt: skip
+    with stack.local_stack(
+        tmp_path / "run", port=free_port(), metrics_port=free_port(), persistent=False, progress=False, autoscale=False
+    ) as info:
         monkeypatch.setattr(stack, "RUN_DIR", tmp_path / "run")  # read_running() finds this stack, as after `make run`
         code = main(["run", "--scenario", "all", "--profile", "tiny", "--out", str(tmp_path / "out")], console=console)
     output = console.export_text()

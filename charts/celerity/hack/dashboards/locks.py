@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from grafana import Dashboard
-from queries import RI, SEL, q
+from .model import Dashboard
+from .queries import POOL_FILTER, RATE_INTERVAL, quantile, target
+
+
+def _rate(metric: str, by: str) -> str:
+    return f"sum by ({by}) (rate({metric}{{{POOL_FILTER}}}[{RATE_INTERVAL}]))"
+
+
+def _in_range(metric: str) -> str:
+    return f"sum by (lock, reason) (increase({metric}{{{POOL_FILTER}}}[$__range]))"
 
 
 def locks() -> Dashboard:
@@ -14,18 +22,12 @@ def locks() -> Dashboard:
         "celerity_lock_acquired_total",
     )
     d.row("Lock wait")
-    for p in (0.95, 0.99):
+    for fraction in (0.95, 0.99):
         d.panel(
             "timeseries",
-            f"Lock wait p{int(p * 100)} by lock",
+            f"Lock wait p{int(fraction * 100)} by lock",
             "Time waiting to acquire, by lock.",
-            [
-                q(
-                    f"histogram_quantile({p}, sum by (lock, le) "
-                    f"(rate(celerity_lock_wait_seconds_bucket{{{SEL}}}[{RI}])))",
-                    "{{lock}}",
-                )
-            ],
+            [target(quantile(fraction, "celerity_lock_wait_seconds", POOL_FILTER, by="lock"), "{{lock}}")],
             unit="s",
         )
     d.panel(
@@ -33,9 +35,9 @@ def locks() -> Dashboard:
         "Mean lock wait by lock",
         "Total wait / acquisitions.",
         [
-            q(
-                f"sum by (lock) (rate(celerity_lock_wait_seconds_sum{{{SEL}}}[{RI}])) / "
-                f"sum by (lock) (rate(celerity_lock_wait_seconds_count{{{SEL}}}[{RI}]))",
+            target(
+                f"{_rate('celerity_lock_wait_seconds_sum', 'lock')} / "
+                f"{_rate('celerity_lock_wait_seconds_count', 'lock')}",
                 "{{lock}}",
             )
         ],
@@ -45,7 +47,7 @@ def locks() -> Dashboard:
         "timeseries",
         "Locks acquired",
         "Acquisitions per second, by lock.",
-        [q(f"sum by (lock) (rate(celerity_lock_acquired_total{{{SEL}}}[{RI}]))", "{{lock}}")],
+        [target(_rate("celerity_lock_acquired_total", "lock"), "{{lock}}")],
         unit="ops",
     )
     d.row("Retries")
@@ -53,14 +55,14 @@ def locks() -> Dashboard:
         "timeseries",
         "Deadlock and serialization retries",
         "Transactions retried, by lock and reason.",
-        [q(f"sum by (lock, reason) (rate(celerity_db_retries_total{{{SEL}}}[{RI}]))", "{{lock}} {{reason}}")],
+        [target(_rate("celerity_db_retries_total", "lock, reason"), "{{lock}} {{reason}}")],
         unit="ops",
     )
     d.panel(
         "timeseries",
         "Retries exhausted",
         "Transactions that failed after the last retry.",
-        [q(f"sum by (lock, reason) (rate(celerity_db_retries_exhausted_total{{{SEL}}}[{RI}]))", "{{lock}} {{reason}}")],
+        [target(_rate("celerity_db_retries_exhausted_total", "lock, reason"), "{{lock}} {{reason}}")],
         unit="ops",
     )
     d.panel(
@@ -68,9 +70,8 @@ def locks() -> Dashboard:
         "Retries per acquisition",
         "Share of acquisitions that needed a retry.",
         [
-            q(
-                f"sum by (lock) (rate(celerity_db_retries_total{{{SEL}}}[{RI}])) / "
-                f"sum by (lock) (rate(celerity_lock_acquired_total{{{SEL}}}[{RI}]))",
+            target(
+                f"{_rate('celerity_db_retries_total', 'lock')} / {_rate('celerity_lock_acquired_total', 'lock')}",
                 "{{lock}}",
             )
         ],
@@ -80,9 +81,6 @@ def locks() -> Dashboard:
         "table",
         "Retries in range",
         "Retries and exhausted retries per lock and reason in the time range.",
-        [
-            q(f"sum by (lock, reason) (increase(celerity_db_retries_total{{{SEL}}}[$__range]))"),
-            q(f"sum by (lock, reason) (increase(celerity_db_retries_exhausted_total{{{SEL}}}[$__range]))"),
-        ],
+        [target(_in_range("celerity_db_retries_total")), target(_in_range("celerity_db_retries_exhausted_total"))],
     )
     return d
