@@ -15,10 +15,11 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
 from prometheus_client import generate_latest
 
-from celerity.jobs.services.reconciling import jobs_reconcile
+from celerity.jobs.services.reconciling import Action, jobs_reconcile
 from celerity.observability import broker, serving
 from celerity.observability.metrics import (
     RECONCILER_BOUND_SECONDS,
+    RECONCILER_JOBS_REDRIVEN_TOTAL,
     RECONCILER_JOBS_STUCK,
     RECONCILER_LAST_RUN_TIMESTAMP_SECONDS,
 )
@@ -37,6 +38,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         interval = options["interval"] or settings.CELERITY_RECONCILE_INTERVAL
         RECONCILER_BOUND_SECONDS.set(settings.CELERITY_RECONCILE_BOUND)
+        for action in (Action.START, Action.PUBLISH, Action.REPUBLISH):  # every series exists from the start, at 0
+            RECONCILER_JOBS_REDRIVEN_TOTAL.labels(action=action.value)
         if options["once"]:
             if not reconcile_once():
                 raise SystemExit(1)
