@@ -32,7 +32,7 @@ from celerity.jobs import selectors, workloads
 from celerity.jobs.models import Job, JobStatus
 from celerity.jobs.services.finishing import job_fail, job_finish
 from celerity.jobs.services.submitting import job_publish, job_start_send
-from celerity.observability.metrics import (
+from celerity.observability.reconciler_metrics import (
     RECONCILER_CHUNKS_REPUBLISHED_TOTAL,
     RECONCILER_JOBS_FAILED_TOTAL,
     RECONCILER_JOBS_REDRIVEN_TOTAL,

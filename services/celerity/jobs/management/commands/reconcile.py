@@ -17,7 +17,7 @@ from prometheus_client import generate_latest
 
 from celerity.jobs.services.reconciling import Action, jobs_reconcile
 from celerity.observability import broker, serving
-from celerity.observability.metrics import (
+from celerity.observability.reconciler_metrics import (
     RECONCILER_BOUND_SECONDS,
     RECONCILER_JOBS_REDRIVEN_TOTAL,
     RECONCILER_JOBS_STUCK,
