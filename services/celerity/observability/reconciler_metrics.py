@@ -16,12 +16,15 @@ RECONCILER_JOBS_FAILED_TOTAL = Counter(
 RECONCILER_JOBS_STUCK = Gauge(
     "celerity_reconciler_jobs_stuck",
     "Unfinished jobs without progress for longer than the bound, at the last pass.",
+    multiprocess_mode="livemax",
 )
 RECONCILER_LAST_RUN_TIMESTAMP_SECONDS = Gauge(
     "celerity_reconciler_last_run_timestamp_seconds",
     "Unix time of the last completed pass.",
+    multiprocess_mode="livemax",
 )
 RECONCILER_BOUND_SECONDS = Gauge(
     "celerity_reconciler_bound_seconds",
     "Seconds without progress after which a job is re-driven.",
+    multiprocess_mode="livemax",
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -13,10 +14,11 @@ import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
-from prometheus_client import generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from celerity.jobs.services.reconciling import Action, jobs_reconcile
-from celerity.observability import broker, serving
+from celerity.observability import broker, multiproc, serving
 from celerity.observability.reconciler_metrics import (
     RECONCILER_BOUND_SECONDS,
     RECONCILER_JOBS_REDRIVEN_TOTAL,
@@ -37,6 +39,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         interval = options["interval"] or settings.CELERITY_RECONCILE_INTERVAL
+        multiproc.wipe()  # a restarted container keeps its emptyDir: an earlier run's files would be summed in
         RECONCILER_BOUND_SECONDS.set(settings.CELERITY_RECONCILE_BOUND)
         for action in (Action.START, Action.PUBLISH, Action.REPUBLISH):  # every series exists from the start, at 0
             RECONCILER_JOBS_REDRIVEN_TOTAL.labels(action=action.value)
@@ -59,6 +62,15 @@ class Command(BaseCommand):
             reconcile_once()
             ticked[0] = time.monotonic()
             stop.wait(interval)
+
+
+def _render() -> bytes:
+    """The chart gives every services container PROMETHEUS_MULTIPROC_DIR; one process reads its own files then."""
+    if not os.environ.get(multiproc.ENV):
+        return generate_latest()
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return generate_latest(registry)
 
 
 def reconcile_once() -> bool:
