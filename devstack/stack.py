@@ -217,7 +217,9 @@ def _migrate(env: dict[str, str], log: Path) -> None:
         raise StackError(f"migrations failed; see {log}:\n{log.read_text()[-2000:]}")
 
 
-def _wait_ready(group: processes.ProcessGroup, ready_urls: dict[str, str], logdir: Path, timeout: float = 90) -> None:
+def _wait_ready(group: processes.ProcessGroup, ready_urls: dict[str, str], logdir: Path) -> None:
+    # 90 s is plenty on an idle laptop; a machine busy with other test sessions may need more (CELERITY_READY_TIMEOUT).
+    timeout = float(os.environ.get("CELERITY_READY_TIMEOUT", "90"))
     deadline = time.monotonic() + timeout
     pending = dict(ready_urls)
     while pending and time.monotonic() < deadline:

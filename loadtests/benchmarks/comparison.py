@@ -91,11 +91,11 @@ def before_after(results: dict[str, Any]) -> str:
         first = biggest.get("first_chunk_seconds", {}).get("celerity")
         p99 = biggest.get("probe_submit_p99", {}).get("celerity")
         cancel = biggest.get("cancel_seconds", {}).get("celerity")
-        then = before.JOB_START_SECONDS.get(n)
+        start_then = before.JOB_START_SECONDS.get(n)
         rows.append(
             (
                 f"{n:,}-item job: submit → first chunk runs (s)",
-                f"> {then:.1f}" if then else "n/a",
+                f"> {start_then:.1f}" if start_then else "n/a",
                 _r(first),
                 f"≤ {TARGETS['first_chunk']:.0f}",
                 _met(None if first is None else first <= TARGETS["first_chunk"]),

@@ -51,8 +51,10 @@ statement instead of one transaction per 100 items.""",
     "where": """\
 `job_chunk_run` is the whole chunk: its items and their recording. The chord's `item_square` tasks are the header;
 `job_chord_record` is the body, whose time is decoding the header's results and one statement inserting them.
-`job_start` runs once per job; its time is mostly publishing (for a chord, one message per header task, which Celery
-publishes one round trip at a time: its chord API takes no producer, so kombu's publish batch cannot reach it).""",
+`job_start` runs once per job; its time is mostly publishing: Celery's own Python per message (building, freezing and
+serializing each task, about 1-3 ms here), the round trips being pipelined (one per canvas of 200 chunks, or one for
+a chord's whole header). For a chord that is one message per header task, published from a `default` process that
+therefore runs no header task meanwhile; bare Celery publishes from the driver, a third process.""",
     "ceiling": """\
 A worker's kombu connection waits for each reply, so the round-trip figure is the one to compare a single consumer
 with; pipelined figures are Redis' own ceiling. The Celery runs above drive Redis at a small fraction of either:
@@ -70,13 +72,18 @@ Bare Celery's chord on Redis keeps the header's results in a Redis list; each he
 increments a counter, and the last one reads the whole list and publishes the callback with every result in its
 arguments. The callback's message and its JSON decoding grow with the width. Celerity's callback then inserts every
 header result into Postgres in one statement (10,000 rows in about 75 ms on an idle machine). Celerity's header is
-published by `job_start` on a `default` worker process, which therefore runs no header task while it publishes;
-bare Celery publishes from the driver, a third process.""",
+published by `job_start` on a `default` worker process, which therefore runs no header task while it publishes
+(through one pipelined round trip, but Celery's Python cost per message remains); bare Celery publishes from the
+driver, a third process. When other work loads the machine beyond its cores, the kernel shares CPU time per
+process, so that third process is also a larger share of the machine: the chord ratios then measure the scheduler as
+much as Celerity.""",
     "job_size": """\
 Celerity's POST only inserts the job row and commits: it does not depend on the job's size. The size is paid later
 in `job_start`, on a worker: one row per chunk (created by Postgres itself), then building and publishing the canvas,
 200 chunks per pipelined round trip, so the first chunks run while the rest are still being published. A bare-Celery
 caller pays its whole publishing cost in its own request before it can answer (and its messages carry every item's
 arguments, Celerity's only the chunk's bounds). While a big job starts, the API keeps answering small POSTs (their
-p99 is in the table), and a cancel sent during the start is answered at once: `job_start` never holds the job row.""",
+p99 is in the table), and a cancel sent during the start is answered at once: `job_start` never holds the job row.
+For a million items `job_start` runs longer than linearly because its first chunks run while it still publishes:
+from then on it shares the cores with its own job (the first chunk's start is the figure that matters).""",
 }

@@ -109,3 +109,45 @@ def test_the_page_has_every_section_and_its_plots(tmp_path: Path) -> None:
 def test_the_page_says_so_when_a_run_was_not_correct(tmp_path: Path) -> None:
     text = writeup.write(fabricated(correct=False), tmp_path / "b.md", tmp_path / "b").read_text()
     assert "SOME RUNS WERE NOT CORRECT" in text
+
+
+def test_before_and_after_sits_beside_the_targets(tmp_path: Path) -> None:
+    results = fabricated()
+    results["instrumentation"] = {"signals_off_seconds": 1e-6, "signals_on_seconds": 4e-5, "heartbeat_seconds": 1e-5,
+                                  "signals_cost_seconds": 3.9e-5}  # fmt: skip  # one measurement, one line
+    text = writeup.write(results, tmp_path / "b.md", tmp_path / "b").read_text()
+    assert "## Before and after issue #9" in text
+    # chunked: Celerity 0.3 s against 0.1 s, a third of bare Celery's items/s: below the 0.85 target
+    assert "| chunked 20,000 in chunks of 100: items/s ratio | 0.45 | 0.33 | ≥ 0.85 | **no** |" in text
+    assert "## Where the time goes, per task kind" in text
+    assert "| **cost of the handlers** | **39.0 µs** |" in text
+
+
+class Stuck:
+    """A side whose run never finishes: the bench writes its row with the reason and goes on."""
+
+    name = "celery"
+
+    def __init__(self) -> None:
+        self.recovered = False
+
+    def run(self, spec: JobSpec) -> Measurement:
+        raise TimeoutError("The operation timed out.")
+
+    def recover(self) -> None:
+        self.recovered = True
+
+
+def test_a_run_that_cannot_finish_fails_alone_with_its_reason(tmp_path: Path) -> None:
+    side = Stuck()
+    failed = bench.guarded(side, JobSpec("chord", 1000))  # type: ignore[arg-type]  # a stand-in side: only run() and recover() are called
+    assert side.recovered, "the side clears what the run left behind"
+    assert (failed.correct, failed.detail) == (False, "did not finish: TimeoutError: The operation timed out.")
+    results = fabricated()
+    results["chord_width"][-1]["runs"]["celery"] = [{**failed.__dict__, "items_per_second": 0.0}]
+    results["chord_width"][-1]["correct"] = False
+    results["correct"] = False
+    text = writeup.write(results, tmp_path / "b.md", tmp_path / "b").read_text()
+    assert "## Runs that did not finish or were not correct" in text
+    assert "- chord_width, chord of 1,000, celery: did not finish: TimeoutError" in text
+    assert "## Job size against" in text, "the rest of the page is still written"

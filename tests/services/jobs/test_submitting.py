@@ -163,3 +163,20 @@ def test_a_cancel_during_start_does_not_wait_for_it_and_nothing_is_published(
     assert Job.objects.get(id=job.id).status == JobStatus.CANCELLED
     assert Job.objects.get(id=job.id).started_at is None
     assert sent["canvases"] == [], "nothing is published after the cancel"
+
+
+def test_named_chunks_are_republished_while_the_job_runs(
+    started_job: Callable[..., Job], sent: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[Any] = []
+    job = started_job(Workload.CHUNKED, items=50, chunk_size=10)
+    published_at = job.published_at
+    monkeypatch.setattr(workloads, "job_canvases", lambda job, chunks=None: asked.append(chunks) or iter(()))
+    services.job_publish(job_id=str(job.id), chunks=[3, 1])
+    assert asked == [[3, 1]], "a published job still republishes the chunks it is asked for"
+    assert Job.objects.get(id=job.id).published_at == published_at
+    assert services.job_publish(job_id=str(job.id)) == 0
+    assert asked == [[3, 1]], "the whole job is not published twice"
+    services.job_cancel(job_id=job.id)
+    assert services.job_publish(job_id=str(job.id), chunks=[3]) == 0
+    assert asked == [[3, 1]], "a cancelled job publishes nothing"

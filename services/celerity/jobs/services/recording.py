@@ -7,10 +7,11 @@
 - the completion check runs after every recording's commit, even one that wrote nothing, so a worker lost between
   its commit and its check is made good by the redelivery.
 
-A chunk is one round trip (`statements.RECORD`): one statement checks the job, inserts the outcomes in index order, adds
-them to their chunk rows and reports what it did. Two recorders of the same items (a redelivery racing the original)
-insert in the same ascending order, so the second queues behind the first on the first row they share and can never
-hold a row the first still needs: they cannot deadlock (the article's pitfall, solved by the order of the inserts).
+A chunk's recording is one statement (`statements.RECORD`): it checks the job, inserts the outcomes in index order,
+adds them to their chunk rows and reports what it did. Two recorders of the same items (a redelivery racing the
+original) insert in the same ascending order, so the second queues behind the first on the first row they share and
+can never hold a row the first still needs: they cannot deadlock (the article's pitfall, solved by the order of the
+inserts).
 """
 
 from __future__ import annotations
@@ -110,17 +111,17 @@ def _items_write(job_id: str, chunk_index: int | None, values: list[int | None])
     # The statement's own time, which holds any wait for a racing recorder of the same items.
     LOCK_WAIT_SECONDS.labels(lock=ITEM_LOCK).observe(time.perf_counter() - started)
     LOCK_ACQUIRED_TOTAL.labels(lock=ITEM_LOCK).inc()
-    workload, status, expected, recorded, chunks_touched, chunks_updated = row if row else (None,) * 6
-    what = "the job" if chunk_index is None else f"chunk {chunk_index}"
-    if workload is None:
+    if row is None:
         raise Job.DoesNotExist(f"no job {job_id}")
+    workload, status, expected, recorded, chunks_touched, chunks_updated = row
+    what = "the job" if chunk_index is None else f"chunk {chunk_index}"
     if status != JobStatus.RUNNING:
-        return 0, workload  # cancelled or failed: outstanding chunks stop counting
+        return 0, str(workload)  # cancelled or failed: outstanding chunks stop counting
     if expected != len(values):
         raise ValueError(f"{what} of {job_id} has {expected} items, got {len(values)}")
     if chunks_updated != chunks_touched:  # raising rolls the items back with it
         raise JobChunk.DoesNotExist(f"a chunk row of {what} of {job_id} is missing")
-    return recorded, workload
+    return int(recorded), str(workload)
 
 
 def _count(workload: str, recorded: int) -> None:

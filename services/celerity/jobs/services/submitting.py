@@ -171,10 +171,10 @@ def job_publish(*, job_id: str, chunks: Sequence[int] | None = None) -> int:
         for canvas in workloads.job_canvases(job, chunks=chunks):
             if sent and selectors.job_status_get(job_id=job_id) != JobStatus.RUNNING:
                 break
-            # One pipelined round trip per canvas (kombu's Redis publish batch) instead of one per message and per
-            # task-sent event: a canvas is on the broker whole or, if the batch fails, raises.
+            # Pipelined round trips (kombu's Redis publish batch, PUBLISH_PIPELINE commands each) instead of one per
+            # message and one per task-sent event; a failed batch raises, like a failed publish did.
             with producer.batch(max_size=PUBLISH_PIPELINE):
-                canvas.apply_async(producer=producer)
+                workloads.canvas_apply(canvas, producer=producer)
             sent += 1
     if chunks is None:
         Job.objects.filter(id=job_id, published_at__isnull=True).update(published_at=timezone.now())
