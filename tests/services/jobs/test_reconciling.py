@@ -149,3 +149,19 @@ def test_a_job_whose_finisher_was_lost_is_finished(started_job: Callable[..., Jo
     reconcile(later(0))
     assert Job.objects.get(id=job.id).status == JobStatus.SUCCEEDED
     assert redriven == []
+
+
+def test_the_command_runs_one_pass_over_the_real_broker_and_database(sent: dict[str, list[Any]], settings: Any) -> None:
+    """`manage.py reconcile --once`: reads the backlog from Redis, re-drives the job, publishes its gauges."""
+    from django.core.management import call_command
+
+    from celerity.observability.reconciler_metrics import RECONCILER_JOBS_STUCK, RECONCILER_LAST_RUN_TIMESTAMP_SECONDS
+
+    job = services.job_create(request=services.JobRequest(workload=Workload.CHUNKED, items=10))
+    assert sent["start"] == [str(job.id)]
+    settings.CELERITY_RECONCILE_BOUND = 0.0
+    call_command("reconcile", "--once")
+    assert sent["start"] == [str(job.id), str(job.id)], "its start was sent again"
+    assert Job.objects.get(id=job.id).redrives == 1
+    assert RECONCILER_JOBS_STUCK._value.get() >= 1
+    assert RECONCILER_LAST_RUN_TIMESTAMP_SECONDS._value.get() > 0
