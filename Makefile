@@ -49,7 +49,7 @@ fmt: $(STAMP) ## format and autofix
 	@$(BIN)/ruff check --fix .
 
 .PHONY: tools
-tools: ## install promtool (Debian's prometheus package) when missing and possible
+tools: ## install promtool, podman, runc and debootstrap (Debian's packages) when missing and possible
 	@bash scripts/install-tools.sh
 
 .PHONY: loadtest
@@ -61,7 +61,7 @@ bench: $(STAMP) ## benchmark Celerity against bare Celery on the same Redis; ref
 	@$(BIN)/python -m loadtests.bench
 
 .PHONY: images
-images: ## build the services and operator images with docker or podman
+images: ## build the services and operator images with docker or podman (a local Debian base when none can be pulled)
 	@bash scripts/images.sh
 
 .PHONY: kind-up

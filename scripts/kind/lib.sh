@@ -71,6 +71,19 @@ container_engine() {
   die "prerequisites missing for $(basename "$0")"
 }
 
+# Podman's flags on every call: runc (crun fails on some hosts, CI's among them) and cgroupfs (no systemd there).
+# PODMAN_RUNTIME overrides the runtime where runc is absent.
+podman_cmd() {
+  podman --runtime "${PODMAN_RUNTIME:-runc}" --cgroup-manager cgroupfs "$@"
+}
+
+# engine_cmd ENGINE ARGS...: run the container engine, with podman's flags when it is podman.
+engine_cmd() {
+  local engine="$1"
+  shift
+  if [ "$engine" = podman ]; then podman_cmd "$@"; else "$engine" "$@"; fi
+}
+
 # kind drives podman only when told to.
 use_engine_for_kind() {
   if [ "$1" = podman ]; then

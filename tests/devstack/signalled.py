@@ -44,6 +44,7 @@ def isolated_env(rundir: Path) -> dict[str, str]:
         **env,
         "CELERITY_RUN_DIR": str(rundir),
         "CELERITY_STOP_GRACE": "30",
+        "CELERITY_READY_TIMEOUT": str(STARTED_WITHIN),
         "PORT": str(free_port()),
         "METRICS_PORT": str(free_port()),
     }

@@ -9,9 +9,11 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
 from celerity_operator.kubeapi import CLUSTER_RBAC_RULES, RBAC_RULES
 from tests.operator.apiserver import admit, crd
@@ -19,6 +21,17 @@ from tests.operator.apiserver import admit, crd
 NS, POOL, DEPLOY = "ns1", "bulk", "celerity-worker-bulk"
 WP = "celerity.dev/v1alpha1/workerpools"
 TEST_CLIENT = {"X-Celerity-Test": "user"}  # marks the requests the test makes as a user, not the operator
+
+
+def write_kubeconfig(path: Path, server: str) -> Path:
+    """A kubeconfig naming `server` (kmock) with no credentials: how the operator reaches it, as any cluster."""
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
+        "clusters": [{"name": "kmock", "cluster": {"server": server}}],
+        "users": [{"name": "operator", "user": {}}],
+        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "operator"}}],
+    }))  # fmt: skip # laid out like the kubeconfig file it becomes
+    return path
 
 
 class Cluster:

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 import redis
-import yaml
 
 from devstack.servers import free_port
-from tests.operator.cluster import Cluster
+from tests.operator.cluster import Cluster, write_kubeconfig
 
 OPERATOR_DB = 5  # the kopf tests' DB of the shared Redis
 
@@ -40,13 +39,7 @@ def generate_names(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def cluster(generate_names: None, kmock: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
     """kmock as the cluster, reached the way the operator reaches any cluster: a kubeconfig (no test-only hooks)."""
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
-        "clusters": [{"name": "kmock", "cluster": {"server": str(kmock.url)}}],
-        "users": [{"name": "operator", "user": {}}],
-        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "operator"}}],
-    }))  # fmt: skip # laid out like the kubeconfig file it becomes
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", str(kmock.url))
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     cluster = Cluster(kmock)

@@ -20,7 +20,7 @@ import time
 
 from django.db import connection
 
-from celerity.db.retrying import atomic_with_retry
+from celerity.db.retrying import atomic_with_retry, retrying
 from celerity.jobs import computing, selectors
 from celerity.jobs.models import Job, JobChunk, JobStatus
 from celerity.jobs.services import statements
@@ -53,6 +53,7 @@ def job_chunk_run(
     return job_chunk_record(job_id=job_id, chunk_index=chunk_index, values=values)
 
 
+@retrying(lock=ITEM_LOCK)
 def job_chunk_record(*, job_id: str, chunk_index: int, values: list[int | None]) -> int:
     """Write one chunk's outcomes; returns how many items were newly recorded (0 for a redelivered chunk)."""
     recorded, workload = _items_write(job_id, chunk_index, values)
@@ -61,6 +62,7 @@ def job_chunk_record(*, job_id: str, chunk_index: int, values: list[int | None])
     return recorded
 
 
+@retrying(lock=ITEM_LOCK)
 def job_chord_record(*, job_id: str, values: list[int | None]) -> int:
     """The chord's body: the whole header's outcomes in one statement (items and every chunk row)."""
     recorded, workload = _items_write(job_id, None, values)
@@ -75,6 +77,7 @@ def job_item_run(*, job_id: str, index: int, cost_ms: int = 0, fail_rate: float 
     return job_item_record(job_id=job_id, index=index, value=value)
 
 
+@retrying(lock=ITEM_LOCK)
 def job_item_record(*, job_id: str, index: int, value: int | None) -> bool:
     """A group member records its own item: one single-row INSERT guarded by the job's status (no lock shared with
     other members, no transaction to retry).

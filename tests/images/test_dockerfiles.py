@@ -1,5 +1,6 @@
-"""The two Dockerfiles: multi-stage, non-root, base image pinned through a build argument, hadolint-clean, and
-commands that match docs/conventions.md. No engine here, so the build-time collectstatic step is run directly."""
+"""The two Dockerfiles, read as text: multi-stage, non-root, base image pinned through a build argument, hadolint-clean,
+commands that match docs/conventions.md, no installer left in the final venv. The build-time collectstatic step also
+runs directly here; test_containers.py builds and runs the images themselves."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.charts.rendering import REPO_ROOT
+from tests.images.podman import REPO_ROOT
 
 DOCKERFILES = {"services": REPO_ROOT / "services" / "Dockerfile", "operator": REPO_ROOT / "operator" / "Dockerfile"}
 HADOLINT = REPO_ROOT / ".venv" / "bin" / "hadolint"
@@ -102,3 +103,11 @@ def test_build_time_collectstatic_works_with_production_settings(tmp_path: Path)
     )
     assert result.returncode == 0, result.stderr
     assert any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_the_final_venv_keeps_no_installer_and_no_test_suites(name: str) -> None:
+    """The runtime installs nothing: pip and setuptools leave the venv before it is copied into the final stage."""
+    runs = " ".join(args for op, args in _instructions(DOCKERFILES[name]) if op == "RUN")
+    assert "pip uninstall --yes --quiet pip setuptools" in runs
+    assert "-name tests -exec rm -rf" in runs
