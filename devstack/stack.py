@@ -42,6 +42,7 @@ class StackInfo:
     database_url: str = ""
     pid: int = 0
     autoscaled: str = ""  # the pool whose extra workers follow the backlog
+    reconciler_metrics: str = ""
     # Every process started for the stack, by name: the servers and the platform. Autoscaled replicas come and go.
     pids: dict[str, int] = field(default_factory=dict)
 
@@ -172,6 +173,12 @@ def _platform(
             Launch(f"worker-{pool.name}", processes.worker_argv(pool), worker_env, ready_url=f"{worker_url}/healthz")
         )
         info.worker_metrics[pool.name] = f"{worker_url}/metrics"
+    # The reconciler re-drives jobs the broker lost (docs/reliability.md), on the port after the pools'.
+    reconciler_url = f"http://127.0.0.1:{metrics_port + len(pools)}"
+    reconciler_env = {**env, "CELERITY_RECONCILER_PORT": str(metrics_port + len(pools))}
+    reconciler_argv = [str(processes.BIN_DIR / "python"), "manage.py", "reconcile"]
+    launches.append(Launch("reconciler", reconciler_argv, reconciler_env, ready_url=f"{reconciler_url}/healthz"))
+    info.reconciler_metrics = f"{reconciler_url}/metrics"
     return launches
 
 

@@ -27,6 +27,7 @@ DEFAULT_INVENTORY = {
     ("Deployment", "celerity-worker-default"),
     ("Deployment", "celerity-worker-bulk"),
     ("Deployment", "celerity-operator"),
+    ("Deployment", "celerity-reconciler"),
     ("StatefulSet", "celerity-redis"),
     ("StatefulSet", "celerity-postgresql"),
     ("WorkerPool", "default"),
@@ -56,6 +57,7 @@ def test_monitoring_adds_monitors_rules_and_dashboards() -> None:
         ("ServiceMonitor", "celerity-web"),
         ("PodMonitor", "celerity-workers"),
         ("ServiceMonitor", "celerity-operator"),
+        ("PodMonitor", "celerity-reconciler"),
         ("PrometheusRule", "celerity"),
         ("ConfigMap", "celerity-dashboard-overview"),
         ("ConfigMap", "celerity-dashboard-tasks"),
@@ -72,6 +74,7 @@ def test_network_policies_cover_every_component() -> None:
         "celerity-web",
         "celerity-workers",
         "celerity-operator",
+        "celerity-reconciler",
         "celerity-redis",
         "celerity-postgresql",
     }

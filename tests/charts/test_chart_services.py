@@ -113,7 +113,13 @@ def test_bad_web_combinations_fail_with_a_clear_message(values: dict[str, Any], 
 def test_network_policies_let_only_release_clients_reach_redis_and_postgres() -> None:
     objects = render_chart(ci_values("netpol-values.yaml"))
     templates = {o["metadata"]["name"]: t["metadata"]["labels"] for o, t in pod_templates(objects)}
-    services = {"celerity-web", "celerity-worker-default", "celerity-worker-bulk", "celerity-migrate"}
+    services = {
+        "celerity-web",
+        "celerity-worker-default",
+        "celerity-worker-bulk",
+        "celerity-migrate",
+        "celerity-reconciler",
+    }
     for policy_name, client_label, clients in [
         ("celerity-redis", "celerity.dev/redis-client", services | {"celerity-operator"}),
         ("celerity-postgresql", "celerity.dev/database-client", services),
@@ -127,7 +133,7 @@ def test_network_policies_let_only_release_clients_reach_redis_and_postgres() ->
 
 def test_network_policies_restrict_metrics_to_the_given_sources() -> None:
     objects = render_chart(ci_values("netpol-values.yaml"))
-    for name in ("celerity-workers", "celerity-operator"):
+    for name in ("celerity-workers", "celerity-operator", "celerity-reconciler"):
         (rule,) = get(objects, "NetworkPolicy", name)["spec"]["ingress"]
         assert rule["ports"] == [{"port": "metrics", "protocol": "TCP"}]
         assert rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
@@ -147,3 +153,27 @@ def test_notes_tell_how_to_reach_the_api_and_get_the_token() -> None:
     assert "https://celerity.example.com/api/jobs" in with_ingress
     own_secret = render_manifests(ci_values("external-values.yaml"))["templates/NOTES.txt"]
     assert "get secret celerity-app-secrets" in own_secret  # secrets.existingSecret: the token is in the user's Secret
+
+
+def _reconciler(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-reconciler")]
+    return deployment
+
+
+def test_the_reconciler_is_one_probed_pod_without_a_token_that_can_be_turned_off() -> None:
+    spec = _reconciler(render_chart())["spec"]
+    pod = spec["template"]["spec"]
+    (container,) = pod["containers"]
+    assert (spec["replicas"], spec["strategy"]["type"]) == (1, "Recreate")
+    assert pod["automountServiceAccountToken"] is False
+    assert container["command"] == ["python", "manage.py", "reconcile"]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (env["CELERITY_RECONCILER_PORT"], env["CELERITY_RECONCILE_MAX_REDRIVES"]) == ("9810", "3")
+    assert "CELERITY_RECONCILE_BOUND" not in env, "empty: the settings' own default (visibility timeout + 60 s)"
+    (bounded,) = _reconciler(render_chart({"reconciler": {"boundSeconds": "300"}}))["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert {e["name"]: e.get("value") for e in bounded["env"]}["CELERITY_RECONCILE_BOUND"] == "300"
+    assert not [o for o in render_chart({"reconciler": {"enabled": False}}) if "reconciler" in o["metadata"]["name"]]

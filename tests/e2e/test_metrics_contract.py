@@ -138,6 +138,7 @@ async def test_every_referenced_metric_and_label_value_is_in_the_live_scrape(
         operator = await asyncio.to_thread(scrape, f"http://127.0.0.1:{operator_port}/metrics")
     app.close()
     endpoints = {"web": info.web_metrics, **{f"worker {pool}": url for pool, url in info.worker_metrics.items()}}
+    endpoints["reconciler"] = info.reconciler_metrics
     scraped = {name: await asyncio.to_thread(scrape, url) for name, url in endpoints.items()} | {"operator": operator}
     samples: Samples = {key: value for part in scraped.values() for key, value in part.items()}
 

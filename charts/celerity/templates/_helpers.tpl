@@ -77,6 +77,7 @@ Call with (dict "image" .Values.image "ctx" $ "key" "image"). */}}
 {{- define "celerity.redis.fullname" -}}{{ include "celerity.fullname" . }}-redis{{- end -}}
 {{- define "celerity.postgresql.fullname" -}}{{ include "celerity.fullname" . }}-postgresql{{- end -}}
 {{- define "celerity.operator.fullname" -}}{{ include "celerity.fullname" . }}-operator{{- end -}}
+{{- define "celerity.reconciler.fullname" -}}{{ include "celerity.fullname" . }}-reconciler{{- end -}}
 
 {{/* A worker pool's Deployment name. Call with (dict "ctx" $ "pool" "bulk"). */}}
 {{- define "celerity.worker.fullname" -}}

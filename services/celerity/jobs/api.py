@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import uuid
 from typing import Annotated, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from kombu.exceptions import OperationalError as KombuOperationalError
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
+from redis.exceptions import RedisError
 
 from celerity.jobs import selectors, services
 from celerity.jobs.errors import JobInputError, JobNotFoundError, JobStateError
@@ -35,6 +39,8 @@ from celerity.jobs.schemas import (
 
 IDEMPOTENCY_KEY_MAX = 128  # the column's width
 NDJSON = "application/x-ndjson"
+
+log = logging.getLogger(__name__)
 
 
 class BearerToken(HttpBearer):
@@ -106,6 +112,35 @@ def _conflict(request: HttpRequest, exc: JobStateError) -> HttpResponse:
     return _error(request, 409, "conflict", str(exc), {"status": str(exc)})
 
 
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Postgres is restarting, unreachable, or the request hit the web's statement/lock timeout: a 503 the client
+    can retry, never a 500 or a request held open (docs/reliability.md)."""
+    log.warning("%s %s: database unavailable: %s", request.method, request.path, exc)
+    return _unavailable(request, "the database is unavailable or busy; retry shortly", "database")
+
+
+def _unavailable(request: HttpRequest, message: str, what: str) -> HttpResponse:
+    response = _error(request, 503, "unavailable", message, {what: "unavailable"})
+    response["Retry-After"] = "5"
+    return response
+
+
+@api.exception_handler(Exception)
+def _internal(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A bug: still the documented JSON shape, and the traceback in the log."""
+    if _is_broker_error(exc):
+        log.warning("%s %s: broker unavailable: %s", request.method, request.path, exc)
+        return _unavailable(request, "the broker is unavailable; retry shortly", "broker")
+    log.exception("%s %s failed", request.method, request.path)
+    return _error(request, 500, "internal", "internal error; the server log has the details")
+
+
+def _is_broker_error(exc: BaseException) -> bool:
+    return isinstance(exc, (KombuOperationalError, RedisError, ConnectionError, TimeoutError))
+
+
 def _idempotency_key(request: HttpRequest) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
@@ -125,7 +160,7 @@ def _job_out(job: Job) -> JobOut:
     )  # fmt: skip
 
 
-@api.post("/jobs", response={202: JobAccepted, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut})
+@api.post("/jobs", response={202: JobAccepted, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut, 503: ErrorOut})
 def job_create(request: HttpRequest, payload: JobIn) -> Status[JobAccepted]:
     """`Idempotency-Key`: a retried submit with the same key answers with the first job and creates nothing."""
     key = request.headers.get("Idempotency-Key")
@@ -161,7 +196,7 @@ def job_upload(
     return Status(202, JobAccepted(id=job.id, status=cast(StatusName, job.status), url=url))
 
 
-@api.get("/jobs", response={200: JobPage, 401: ErrorOut, 422: ErrorOut})
+@api.get("/jobs", response={200: JobPage, 401: ErrorOut, 422: ErrorOut, 503: ErrorOut})
 def job_list(
     request: HttpRequest,
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
@@ -177,7 +212,7 @@ def job_list(
     return JobPage(count=count, limit=limit, offset=offset, next=following, items=page)
 
 
-@api.get("/jobs/{job_id}", response={200: JobOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+@api.get("/jobs/{job_id}", response={200: JobOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut, 503: ErrorOut})
 def job_detail(request: HttpRequest, job_id: uuid.UUID) -> JobOut:
     job = selectors.job_get(job_id=job_id)
     if job is None:
@@ -185,7 +220,10 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> JobOut:
     return _job_out(job)
 
 
-@api.post("/jobs/{job_id}/cancel", response={202: JobOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut})
+@api.post(
+    "/jobs/{job_id}/cancel",
+    response={202: JobOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut},
+)
 def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> Status[JobOut]:
     """Revokes the job's outstanding work; the job is `cancelled` at once. A finished job answers 409."""
     return Status(202, _job_out(services.job_cancel(job_id=job_id)))

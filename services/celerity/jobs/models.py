@@ -59,9 +59,20 @@ class Job(models.Model):
     idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
     # Set once the canvas is on the broker: a redelivered `job_start` that finds it empty publishes again.
     published_at = models.DateTimeField(null=True, blank=True)
+    # The reconciler's memory (services/reconciling.py): the progress it last saw, when that changed, and how many
+    # times it re-drove the job since. Written by the reconciler alone, never on the recording path (no hot row).
+    progress_seen = models.BigIntegerField(default=0)
+    last_progress_at = models.DateTimeField(null=True, blank=True)
+    redrives = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ("-created_at",)
+        # The reconciler's every pass reads the unfinished jobs: only they are indexed.
+        indexes = [
+            models.Index(
+                fields=("status",), condition=models.Q(status__in=("pending", "running")), name="jobs_job_unfinished"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.job_type} job {self.id} ({self.status})"

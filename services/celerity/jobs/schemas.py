@@ -132,6 +132,8 @@ class ItemPage(Schema):
 
 
 class ErrorOut(Schema):
-    error: str = Field(description="invalid_json, unauthorized, not_found, conflict, too_large, invalid_request")
+    error: str = Field(
+        description="invalid_json, unauthorized, not_found, conflict, too_large, invalid_request, unavailable, internal"
+    )
     message: str
     fields: dict[str, str] = Field(default_factory=dict, description="each offending field and why")

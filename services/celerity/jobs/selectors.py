@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
@@ -163,7 +163,13 @@ def job_accepts_work(*, job_id: str) -> bool:
     cached = _accepts_cache.get(key)
     if cached is not None and now - cached[0] < _ACCEPTS_TTL:
         return cached[1]
-    status = job_status_get(job_id=key)
+    try:
+        status = job_status_get(job_id=key)
+    except (OperationalError, InterfaceError):
+        # The check only saves work; its database being away (a restart) must not fail the item. The recorder
+        # writes nothing for a job that stopped, so computing the item anyway is harmless.
+        connection.close()
+        return cached[1] if cached is not None else True
     accepts = status not in (JobStatus.CANCELLED, JobStatus.FAILED)
     if len(_accepts_cache) > 1000:
         _accepts_cache.clear()

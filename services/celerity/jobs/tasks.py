@@ -12,18 +12,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
+from celerity.db.retrying import DatabaseUnavailableError
 from celerity.jobs import services
 from celerity.jobs.services.running import Outcome
 
 
-@shared_task(name="celerity.jobs.job_start", ignore_result=True)
+class JobTask(Task):  # type: ignore[misc]  # Celery's Task is untyped
+    """Every job task: when Postgres stays away longer than the services' own retries (a restart, a failover), the
+    task is retried through the broker with a growing delay instead of failing its job (docs/reliability.md)."""
+
+    autoretry_for = (DatabaseUnavailableError,)
+    retry_backoff = 2
+    retry_backoff_max = 30
+    retry_kwargs = {"max_retries": 12}  # about 5 minutes of outage; the worker-lost bound keeps max_retries
+
+
+@shared_task(base=JobTask, name="celerity.jobs.job_start", ignore_result=True)
 def job_start_task(job_id: str) -> None:
     services.job_start(job_id=job_id)
 
 
-@shared_task(name="celerity.jobs.item_run")
+@shared_task(base=JobTask, name="celerity.jobs.item_run")
 def item_run_task(
     job_type: str, index: int, job_id: str, has_inputs: bool = False, options: dict[str, Any] | None = None
 ) -> Outcome:
@@ -33,7 +44,7 @@ def item_run_task(
     )
 
 
-@shared_task(name="celerity.jobs.chain_step", ignore_result=True)
+@shared_task(base=JobTask, name="celerity.jobs.chain_step", ignore_result=True)
 def chain_step_task(
     previous: list[Outcome], job_type: str, index: int, job_id: str, has_inputs: bool, options: dict[str, Any]
 ) -> list[Outcome]:
@@ -42,13 +53,13 @@ def chain_step_task(
     )
 
 
-@shared_task(name="celerity.jobs.job_item_run", ignore_result=True)
+@shared_task(base=JobTask, name="celerity.jobs.job_item_run", ignore_result=True)
 def job_item_run_task(job_type: str, index: int, job_id: str, has_inputs: bool, options: dict[str, Any]) -> bool:
     """A group member: run the item and record it."""
     return services.job_item_run(job_id=job_id, job_type=job_type, index=index, has_inputs=has_inputs, options=options)
 
 
-@shared_task(name="celerity.jobs.job_chunk_run", ignore_result=True)
+@shared_task(base=JobTask, name="celerity.jobs.job_chunk_run", ignore_result=True)
 def job_chunk_run_task(
     job_id: str,
     job_type: str,
@@ -72,17 +83,17 @@ def job_chunk_run_task(
     )
 
 
-@shared_task(name="celerity.jobs.job_chunk_record", ignore_result=True)
+@shared_task(base=JobTask, name="celerity.jobs.job_chunk_record", ignore_result=True)
 def job_chunk_record_task(outcomes: list[Outcome], job_id: str, chunk_index: int) -> int:
     return services.job_chunk_record(job_id=job_id, chunk_index=chunk_index, outcomes=outcomes)
 
 
-@shared_task(name="celerity.jobs.job_chord_record", ignore_result=True)
+@shared_task(base=JobTask, name="celerity.jobs.job_chord_record", ignore_result=True)
 def job_chord_record_task(outcomes: list[Outcome], job_id: str) -> int:
     return services.job_chord_record(job_id=job_id, outcomes=outcomes)
 
 
-@shared_task(name="celerity.jobs.job_fail", ignore_result=True)
+@shared_task(base=JobTask, name="celerity.jobs.job_fail", ignore_result=True)
 def job_fail_task(request: Any, exc: BaseException, traceback: Any, *, job_id: str) -> None:
     """Errback of every job task: Celery runs it in the failing worker with the exception, and the job fails."""
     services.job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")

@@ -31,6 +31,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # X-Frame-Options: DENY. /api/docs is an HTML page, and no page of Celerity is meant to be framed.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "celerity.jobs.middleware.JsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -49,6 +50,16 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 # Postgres already runs at READ COMMITTED; deadlocks are solved by lock order, not isolation (docs/concurrency.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Web requests never wait on a long transaction (docs/reliability.md): gunicorn sets CELERITY_WEB=1, so only the web
+# process gets these; a request over them answers 503. Workers and the reconciler run without (a million-row start).
+if env.bool("CELERITY_WEB", default=False):
+    _timeouts = (
+        f"-c statement_timeout={env.int('CELERITY_WEB_STATEMENT_TIMEOUT_MS', default=5000)} "
+        f"-c lock_timeout={env.int('CELERITY_WEB_LOCK_TIMEOUT_MS', default=2000)}"
+    )
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} {_timeouts}".strip()
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("CELERITY_WEB_CONNECT_TIMEOUT", default=3))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 USE_TZ = True
@@ -96,12 +107,32 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_RETRY_ON_WORKER_LOST = True
 # Celery's default_retry_delay is 180 s: a chunk whose process was OOM-killed would stall its job for three minutes.
 CELERY_TASK_ANNOTATIONS = {"*": {"default_retry_delay": env.float("CELERITY_WORKER_LOST_RETRY_DELAY", default=5.0)}}
+# Publishing rides out a short broker restart instead of cutting a job's publish off half-way (about 15 s; the
+# reconciler covers longer). The API's own publish (job_start at submit) passes a shorter policy: it never waits.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env.int("CELERITY_PUBLISH_RETRIES", default=10),
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 2.0,
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERITY_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_TIME_LIMIT = _time_limit
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERITY_TASK_SOFT_TIME_LIMIT", default=max(_time_limit - 30, 1))
 _visibility_timeout = env.int("CELERITY_VISIBILITY_TIMEOUT", default=2 * _time_limit + 60)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
+# kombu sweeps the `unacked` hash for messages past the timeout every 10 s x every 10th call by default (~100 s late);
+# one scan every 10 s bounds the redelivery of a dead worker's messages to the timeout + 10 s (docs/reliability.md).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _visibility_timeout,
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout}
+# The reconciler (docs/reliability.md#the-reconciler): a job without progress for this long is re-driven. Above the
+# visibility timeout, so a message merely held by a lost worker has been handed back (and would have run) by then.
+CELERITY_RECONCILE_BOUND = env.float("CELERITY_RECONCILE_BOUND", default=_visibility_timeout + 60)
+CELERITY_RECONCILE_INTERVAL = env.float("CELERITY_RECONCILE_INTERVAL", default=15.0)
+CELERITY_RECONCILE_MAX_REDRIVES = env.int("CELERITY_RECONCILE_MAX_REDRIVES", default=3)
+CELERITY_RECONCILER_PORT = env.int("CELERITY_RECONCILER_PORT", default=9810)
 CELERY_RESULT_EXPIRES = env.int("CELERITY_RESULT_EXPIRES", default=86400)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SEND_SENT_EVENT = True

@@ -82,6 +82,21 @@ def test_a_start_lost_before_publishing_publishes_on_redelivery(
     assert JobChunk.objects.filter(job=job).count() == 5
 
 
+def test_publishing_named_chunks_sends_them_again_even_when_published(
+    started_job: Callable[..., Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = started_job(Workload.CHUNKED, items=50, chunk_size=10)
+    asked: list[Any] = []
+    monkeypatch.setattr(workloads, "job_canvases", lambda job, chunks=None: asked.append(chunks) or iter(()))
+    assert services.job_publish(job_id=str(job.id)) == 0
+    assert asked == [], "the whole job is not published twice"
+    services.job_publish(job_id=str(job.id), chunks=[3, 1])
+    assert asked == [[3, 1]]
+    Job.objects.filter(id=job.id).update(status=JobStatus.CANCELLED)
+    services.job_publish(job_id=str(job.id), chunks=[3])
+    assert asked == [[3, 1]], "nothing is published for a job that stopped"
+
+
 def test_a_cancelled_pending_job_never_starts(sent: dict[str, list[Any]]) -> None:
     job = services.job_create(request=services.JobRequest(job_type=Workload.CHUNKED, items=10))
     services.job_cancel(job_id=job.id)

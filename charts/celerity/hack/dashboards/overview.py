@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .model import Dashboard
 from .queries import (
+    NAMESPACE_FILTER,
     POOL_FILTER,
     RATE_INTERVAL,
     quantile,
@@ -31,6 +32,7 @@ def overview() -> Dashboard:
     _pools(d)
     _latency(d)
     _tasks(d)
+    _reliability(d)
     return d
 
 
@@ -268,5 +270,48 @@ def _tasks(d: Dashboard) -> None:
         "Celery's task life cycle, with celery-exporter's metric names.",
         task_event_targets(POOL_FILTER),
         w=24,
+        unit="ops",
+    )
+
+
+def _reliability(d: Dashboard) -> None:
+    """The reconciler (docs/reliability.md): jobs it found without progress and what it did about them."""
+    d.row("Reliability")
+    d.stat(
+        "Jobs stuck",
+        "Unfinished jobs without progress for longer than the reconciler's bound, at its last pass.",
+        f"max(celerity_reconciler_jobs_stuck{{{NAMESPACE_FILTER}}})",
+        w=6,
+    )
+    d.stat(
+        "Since the last reconciler pass",
+        "Seconds since the reconciler last completed a pass (it skips passes while Redis or Postgres is away).",
+        f"time() - max(celerity_reconciler_last_run_timestamp_seconds{{{NAMESPACE_FILTER}}})",
+        w=6,
+        unit="s",
+    )
+    d.stat(
+        "Jobs failed by the reconciler",
+        "Jobs failed in the time range because re-driving them brought no progress.",
+        f"sum(increase(celerity_reconciler_jobs_failed_total{{{NAMESPACE_FILTER}}}[$__range]))",
+        w=6,
+    )
+    d.stat(
+        "Chunks republished",
+        "Open chunks whose work the reconciler published again in the time range.",
+        f"sum(increase(celerity_reconciler_chunks_republished_total{{{NAMESPACE_FILTER}}}[$__range]))",
+        w=6,
+    )
+    d.panel(
+        "timeseries",
+        "Jobs re-driven by action",
+        "Jobs the reconciler drove again, per second: start sent again, published, open chunks republished.",
+        [
+            target(
+                "sum by (action) "
+                f"(rate(celerity_reconciler_jobs_redriven_total{{{NAMESPACE_FILTER}}}[{RATE_INTERVAL}]))",
+                "{{action}}",
+            )
+        ],
         unit="ops",
     )

@@ -6,6 +6,7 @@ safely and only the winner counts the job in the metrics.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -13,17 +14,25 @@ from typing import Any
 from celery import current_app
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
+from celerity.db.retrying import Backoff, retrying
 from celerity.jobs import selectors, workloads
 from celerity.jobs.errors import JobNotFoundError, JobStateError
 from celerity.jobs.models import Job, JobStatus
 from celerity.jobs.registry import job_type_get
 from celerity.observability.metrics import JOB_DURATION_SECONDS, JOBS_TOTAL
 
+log = logging.getLogger(__name__)
 REVOKE_MAX = 50_000  # a worker remembers this many revoked ids (Celery's REVOKES_MAX); the cancel flag covers the rest
 REVOKE_BATCH = 5_000  # ids per broadcast message
+JOB_LOCK = "jobs_job"  # the `lock` label of the retry metrics
+# A cancel answers an API request: a short budget, then a 503 (the client may retry), never a long wait.
+CANCEL_RESTART = Backoff(attempts=3, base_delay=0.1, max_delay=0.5)
 
 
+@retrying(lock=JOB_LOCK)
 def job_finish(*, job_id: uuid.UUID | str) -> bool:
     """running → succeeded (or failed when any item failed), with the result: the job type's reduce over the outputs
     of the items that succeeded, even when some failed (`{"reduce", "count", "failed"}`), or without a reduce the
@@ -53,6 +62,7 @@ def job_finish(*, job_id: uuid.UUID | str) -> bool:
     return bool(won)
 
 
+@retrying(lock=JOB_LOCK)
 def job_fail(*, job_id: uuid.UUID | str, error: str) -> bool:
     """pending/running → failed because a task raised (a time limit, a bug): the job never hangs in `running`."""
     now = timezone.now()
@@ -72,6 +82,7 @@ def job_fail(*, job_id: uuid.UUID | str, error: str) -> bool:
     return bool(won)
 
 
+@retrying(lock=JOB_LOCK, restart=CANCEL_RESTART)
 def job_cancel(*, job_id: uuid.UUID | str) -> Job:
     """pending/running → cancelled; revokes the outstanding tasks after the commit. Running items see the job's
     status within half a second (`selectors.job_accepts_work`) and skip the rest; recorders write nothing more."""
@@ -99,8 +110,13 @@ def _revoke_outstanding(job: Job) -> None:
 
 
 def _revoke(task_ids: list[str]) -> None:
-    for start in range(0, len(task_ids), REVOKE_BATCH):
-        current_app.control.revoke(task_ids[start : start + REVOKE_BATCH])
+    """Best effort: the job's status already stops its work (checked before every item, and by every recorder), so
+    a broker away at cancel time costs only work, never the cancel."""
+    try:
+        for start in range(0, len(task_ids), REVOKE_BATCH):
+            current_app.control.revoke(task_ids[start : start + REVOKE_BATCH])
+    except (KombuOperationalError, RedisError, OSError) as exc:
+        log.warning("revoking %d tasks failed (the job is stopped anyway): %s", len(task_ids), exc)
 
 
 def _observe(job: Job, status: str, finished_at: datetime) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import connection
 
-from celerity.db.retrying import atomic_with_retry
+from celerity.db.retrying import atomic_with_retry, retrying
 from celerity.jobs import selectors
 from celerity.jobs.models import Job, JobChunk, JobStatus
 from celerity.jobs.registry import Json
@@ -68,6 +68,7 @@ def job_chunk_run(
     return job_chunk_record(job_id=job_id, chunk_index=chunk_index, outcomes=outcomes)
 
 
+@retrying(lock=ITEM_LOCK)
 def job_chunk_record(*, job_id: str, chunk_index: int, outcomes: Sequence[Outcome]) -> int:
     """Write one chunk's outcomes; returns how many items were newly recorded (0 for a redelivered chunk)."""
     recorded, failed, job_type, workload = _items_write(job_id, chunk_index, outcomes)
@@ -76,6 +77,7 @@ def job_chunk_record(*, job_id: str, chunk_index: int, outcomes: Sequence[Outcom
     return recorded
 
 
+@retrying(lock=ITEM_LOCK)
 def job_chord_record(*, job_id: str, outcomes: Sequence[Outcome]) -> int:
     """The chord's body: the whole header's outcomes in one statement (items and every chunk row)."""
     recorded, failed, job_type, workload = _items_write(job_id, None, outcomes)
@@ -90,6 +92,7 @@ def job_item_run(*, job_id: str, job_type: str, index: int, has_inputs: bool, op
     return job_item_record(job_id=job_id, index=index, outcome=outcome)
 
 
+@retrying(lock=ITEM_LOCK)
 def job_item_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
     """A group member records its own item: one single-row INSERT guarded by the job's status (no lock shared with
     other members, no transaction to retry).

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,14 +14,18 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
-from celerity.db.retrying import atomic_with_retry
+from celerity.db.retrying import atomic_with_retry, retrying
 from celerity.jobs import reruns, selectors, workloads
 from celerity.jobs.errors import JobInputError
 from celerity.jobs.models import Job, JobChunk, JobItemInput, JobStatus
 from celerity.jobs.registry import JobType, Json, UnknownJobTypeError, job_type_get, job_type_names
 
 CHUNK_LOCK = "jobs_chunk"  # the `lock` label of the retry metrics
+SUBMIT_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+log = logging.getLogger(__name__)
 PUBLISH_PIPELINE = 1000  # Redis commands per pipelined round trip (a message and its task-sent event are two)
 
 
@@ -143,15 +149,49 @@ def _inputs_insert(job: Job, inputs: Sequence[Json]) -> None:
         )
 
 
+def job_start_send(*, job_id: str) -> None:
+    """Send `job_start` (again): job_create does after its commit, the reconciler when that message was lost."""
+    _send_start(job_id)
+
+
 def _send_start(job_id: str) -> None:
-    current_app.send_task(
-        workloads.JOB_START,
-        args=(job_id,),
-        queue=workloads.BOOKKEEPING_QUEUE,
-        link_error=workloads.on_failure(job_id),
-    )
+    """Runs after the job's commit. With the broker away the job is still accepted: it stays `pending` and the
+    reconciler sends its start once the broker is back (docs/reliability.md); the request does not wait for it."""
+    try:
+        current_app.send_task(
+            workloads.JOB_START,
+            args=(job_id,),
+            queue=workloads.BOOKKEEPING_QUEUE,
+            link_error=workloads.on_failure(job_id),
+            retry_policy=SUBMIT_RETRY_POLICY,
+        )
+    except Exception as exc:
+        if not broker_failure(exc):
+            raise
+        log.warning("job %s accepted, its start not sent (the reconciler will send it): %s", job_id, exc)
 
 
+def broker_failure(exc: BaseException) -> bool:
+    """The broker could not take a message: its own errors, or kombu tripping over a connection lost meanwhile (an
+    AttributeError from inside kombu, docs/reliability.md). Anything else is a bug and is raised."""
+    if isinstance(exc, KombuError | RedisError | OSError):
+        return True
+    frames = traceback.extract_tb(exc.__traceback__)
+    return isinstance(exc, AttributeError) and bool(frames) and "/kombu/" in frames[-1].filename
+
+
+def _publish_after_start(job_id: str) -> None:
+    """A publish the broker cut off leaves `published_at` empty and the job running in Postgres: the reconciler
+    publishes it again. It must not fail the job (the start's errback would)."""
+    try:
+        job_publish(job_id=job_id)
+    except Exception as exc:
+        if not broker_failure(exc):
+            raise
+        log.warning("job %s started, its publishing cut off (the reconciler will publish it): %s", job_id, exc)
+
+
+@retrying(lock=CHUNK_LOCK)
 def job_start(*, job_id: str) -> None:
     """pending → running in short steps, none of which holds the job row while it works: create the chunk rows (the
     item rows are written by the recorders, as outcomes arrive), flip the status, and publish after that commit. A
@@ -167,7 +207,7 @@ def job_start(*, job_id: str) -> None:
         Job.objects.filter(id=job_id, status=JobStatus.PENDING).update(
             status=JobStatus.RUNNING, started_at=timezone.now()
         )
-        transaction.on_commit(lambda: job_publish(job_id=job_id))
+        transaction.on_commit(lambda: _publish_after_start(job_id))
 
 
 @atomic_with_retry(lock=CHUNK_LOCK)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("jobs", "0003_item_job_unconstrained"),
+        ("jobs", "0004_job_reconciling"),
     ]
 
     operations = [
