@@ -151,13 +151,22 @@ def _idempotency_key(request: HttpRequest) -> str | None:
 def _job_out(job: Job) -> JobOut:
     progress = selectors.job_progress_get(job=job)
     return JobOut(
-        id=job.id, type=job.job_type, workload=cast(WorkloadName, job.workload), status=cast(StatusName, job.status),
-        items=job.items, chunk_size=job.chunk_size,
-        queue=job.queue, item_cost_ms=job.item_cost_ms, fail_rate=job.fail_rate,
+        id=job.id,
+        type=job.job_type,
+        workload=cast(WorkloadName, job.workload),
+        status=cast(StatusName, job.status),
+        items=job.items,
+        chunk_size=job.chunk_size,
+        queue=job.queue,
+        item_cost_ms=job.item_cost_ms,
+        fail_rate=job.fail_rate,
         progress=ProgressOut(done=progress.done, failed=progress.failed, total=progress.total),
-        result=job.result, error=job.error, created_at=job.created_at, started_at=job.started_at,
+        result=job.result,
+        error=job.error,
+        created_at=job.created_at,
+        started_at=job.started_at,
         finished_at=job.finished_at,
-    )  # fmt: skip
+    )
 
 
 @api.post("/jobs", response={202: JobAccepted, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut, 503: ErrorOut})

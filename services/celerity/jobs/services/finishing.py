@@ -72,9 +72,11 @@ def job_fail(*, job_id: uuid.UUID | str, error: str) -> bool:
             return False
         progress = selectors.job_progress_get(job=job)
         won = Job.objects.filter(id=job_id, status__in=[JobStatus.PENDING, JobStatus.RUNNING]).update(
-            status=JobStatus.FAILED, finished_at=now, error=error[:2000],
+            status=JobStatus.FAILED,
+            finished_at=now,
+            error=error[:2000],
             result={"sum": progress.sum, "count": progress.done},
-        )  # fmt: skip
+        )
         if won:
             _revoke_outstanding(job)
     if won:
