@@ -23,6 +23,7 @@ from typing import Any
 
 from devstack import processes, servers, stopping
 from devstack.autoscaling import LOCAL_POLICY, LocalAutoscaler
+from devstack.supervising import Launch, Probing, Restart, Supervisor
 
 # CELERITY_RUN_DIR moves the state (and the stack files other commands read) elsewhere, e.g. for tests.
 RUN_DIR = Path(os.environ.get("CELERITY_RUN_DIR") or processes.REPO_ROOT / ".run")
@@ -49,16 +50,6 @@ class StackInfo:
     @property
     def web_metrics(self) -> str:
         return f"{self.api_url}/metrics"
-
-
-@dataclass(frozen=True)
-class Launch:
-    """One platform process: started in list order once the servers are up, stopped together before them."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    ready_url: str = ""  # answers 200 once the process can take work ("": nothing to wait for)
 
 
 def metrics_dirs(rundir: Path) -> list[Path]:
@@ -109,6 +100,7 @@ def local_stack(
     if not servers.port_free(port):
         raise StackError(f"port {port} is in use (another `make run`?); stop it or set PORT=<free port>")
     group = processes.ProcessGroup()
+    supervisor = Supervisor(group, Probing(startup_grace=float(os.environ.get("CELERITY_READY_TIMEOUT", "90"))))
     scaler: LocalAutoscaler | None = None
     server_pids: dict[str, int] = {}
     say(">> starting Redis and Postgres" + (" (embedded)" if not os.environ.get("REDIS_URL") else ""))
@@ -130,9 +122,7 @@ def local_stack(
             say(f">> starting web on {info.api_url} and workers for pools {', '.join(p.name for p in pools)}")
             launches = _platform(info, pools, env, rundir, port=port, metrics_port=metrics_port)
             for launch in launches:
-                group.start(
-                    launch.name, launch.argv, launch.env, log=None if echo_logs else logdir / f"{launch.name}.log"
-                )
+                supervisor.add(dataclasses.replace(launch, log=None if echo_logs else logdir / f"{launch.name}.log"))
             info.pids |= group.pids()
             _wait_ready(group, {launch.name: launch.ready_url for launch in launches if launch.ready_url}, logdir)
             if autoscale:
@@ -140,10 +130,13 @@ def local_stack(
                     scaler = _autoscaler(pools, env, rundir, urls["REDIS_URL"], say)
                 info.autoscaled = scaler.replicas.env["CELERITY_POOL"] if scaler else ""
             _write_stack_files(rundir, info, stack)
+            supervisor.on_restart = lambda restart: _record_restart(rundir, info, stack, restart)
+            supervisor.start()
             yield info
         finally:
             with stopping.uninterrupted():  # workers and web first, in full; the servers stop after this block
                 say(">> stopping (workers finish or return their in-flight tasks)")
+                supervisor.stop()  # first: nothing restarted, nor stack.json rewritten, from here on
                 _remove_stack_files(rundir)
                 if scaler is not None:
                     scaler.stop()
@@ -162,7 +155,10 @@ def _platform(
     """The platform's processes in start order (one more process is one more entry); notes the workers' /metrics."""
     metrics = metrics_dirs(rundir)[0]
     web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "PROMETHEUS_MULTIPROC_DIR": str(_fresh(metrics / "web"))}
-    launches = [Launch("web", processes.web_argv(), web_env, ready_url=f"{info.api_url}/readyz")]
+    web = Launch(
+        "web", processes.web_argv(), web_env, ready_url=f"{info.api_url}/readyz", live_url=f"{info.api_url}/healthz"
+    )
+    launches = [web]
     for offset, pool in enumerate(pools):
         worker_port = metrics_port + offset
         worker_env = processes.worker_env(
@@ -170,14 +166,21 @@ def _platform(
         )
         worker_url = f"http://127.0.0.1:{worker_port}"
         launches.append(
-            Launch(f"worker-{pool.name}", processes.worker_argv(pool), worker_env, ready_url=f"{worker_url}/healthz")
+            Launch(
+                f"worker-{pool.name}",
+                processes.worker_argv(pool),
+                worker_env,
+                ready_url=f"{worker_url}/healthz",
+                live_url=f"{worker_url}/healthz",
+            )
         )
         info.worker_metrics[pool.name] = f"{worker_url}/metrics"
     # The reconciler re-drives jobs the broker lost (docs/reliability.md), on the port after the pools'.
     reconciler_url = f"http://127.0.0.1:{metrics_port + len(pools)}"
     reconciler_env = {**env, "CELERITY_RECONCILER_PORT": str(metrics_port + len(pools))}
     reconciler_argv = [str(processes.BIN_DIR / "python"), "manage.py", "reconcile"]
-    launches.append(Launch("reconciler", reconciler_argv, reconciler_env, ready_url=f"{reconciler_url}/healthz"))
+    healthz = f"{reconciler_url}/healthz"
+    launches.append(Launch("reconciler", reconciler_argv, reconciler_env, ready_url=healthz, live_url=healthz))
     info.reconciler_metrics = f"{reconciler_url}/metrics"
     return launches
 
@@ -237,7 +240,16 @@ def _wait_ready(group: processes.ProcessGroup, ready_urls: dict[str, str], logdi
 def _write_stack_files(rundir: Path, info: StackInfo, stack: dict[str, str]) -> None:
     lines = [f"{key}={value}" for key, value in stack.items() if key != "DJANGO_SETTINGS_MODULE"]
     (rundir / "stack.env").write_text("\n".join(lines) + "\n")
-    (rundir / "stack.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
+    # Whole or not at all: a restart rewrites it while other commands may be reading it.
+    partial = rundir / "stack.json.partial"
+    partial.write_text(json.dumps(asdict(info), indent=2) + "\n")
+    partial.replace(rundir / "stack.json")
+
+
+def _record_restart(rundir: Path, info: StackInfo, stack: dict[str, str], restart: Restart) -> None:
+    """stack.json keeps naming every live PID, so that tools (and the signal tests) find what to wait for."""
+    info.pids[restart.name] = restart.pid
+    _write_stack_files(rundir, info, stack)
 
 
 def _remove_stack_files(rundir: Path) -> None:
