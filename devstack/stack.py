@@ -127,7 +127,7 @@ def local_stack(
             _wait_ready(group, {launch.name: launch.ready_url for launch in launches if launch.ready_url}, logdir)
             if autoscale:
                 with stopping.uninterrupted():  # its thread starts workers: it must be reachable from `finally`
-                    scaler = _autoscaler(pools, env, rundir, urls["REDIS_URL"], say)
+                    scaler = _autoscaler(pools, env, rundir, urls["REDIS_URL"], say, supervisor)
                 info.autoscaled = scaler.replicas.env["CELERITY_POOL"] if scaler else ""
             _write_stack_files(rundir, info, stack)
             supervisor.on_restart = lambda restart: _record_restart(rundir, info, stack, restart)
@@ -186,14 +186,19 @@ def _platform(
 
 
 def _autoscaler(
-    pools: tuple[processes.PoolSpec, ...], env: dict[str, str], rundir: Path, redis_url: str, say: Any
+    pools: tuple[processes.PoolSpec, ...],
+    env: dict[str, str],
+    rundir: Path,
+    redis_url: str,
+    say: Any,
+    supervisor: Supervisor,
 ) -> LocalAutoscaler | None:
     """Extra workers for the bulk pool, added and removed on backlog by the operator's own probe and policy."""
     bulk = next((pool for pool in pools if pool.name == "bulk"), None)
     if bulk is None:
         return None
     extra = processes.PoolSpec(f"{bulk.name}-auto", bulk.queues, bulk.concurrency)
-    replicas = processes.ReplicaSet(extra, {**env, "CELERITY_POOL": bulk.name}, rundir / "logs")
+    replicas = processes.ReplicaSet(extra, {**env, "CELERITY_POOL": bulk.name}, rundir / "logs", supervisor=supervisor)
     scaler = LocalAutoscaler(replicas, redis_url, spec=dataclasses.replace(LOCAL_POLICY, min_replicas=0), say=say)
     scaler.start()
     return scaler
@@ -248,8 +253,9 @@ def _write_stack_files(rundir: Path, info: StackInfo, stack: dict[str, str]) -> 
 
 def _record_restart(rundir: Path, info: StackInfo, stack: dict[str, str], restart: Restart) -> None:
     """stack.json keeps naming every live PID, so that tools (and the signal tests) find what to wait for."""
-    info.pids[restart.name] = restart.pid
-    _write_stack_files(rundir, info, stack)
+    if restart.name in info.pids:  # autoscaled replicas come and go and are not recorded there
+        info.pids[restart.name] = restart.pid
+        _write_stack_files(rundir, info, stack)
 
 
 def _remove_stack_files(rundir: Path) -> None:

@@ -41,6 +41,10 @@ class Launch:
     log: Path | None = None
 
 
+class Stopping(RuntimeError):
+    """Raised by `add` once `stop()` began: the stack is going down, nothing new starts."""
+
+
 @dataclass(frozen=True)
 class Restart:
     name: str
@@ -69,6 +73,7 @@ def backoff_delay(restarts_in_a_row: int, *, first: float, cap: float) -> float:
 class _Watched:
     launch: Launch
     make: Callable[[], Launch]
+    group: ProcessGroup  # the one that holds its process, so that the group's stop() stops the current one
     child: Child
     started: float
     failures: int = 0
@@ -89,23 +94,27 @@ class Supervisor:
     _stopping: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def add(self, make: Callable[[], Launch] | Launch) -> Child:
-        """Start a process and watch it; `make` is called again for every restart (e.g. to pick a fresh port)."""
+    def add(self, make: Callable[[], Launch] | Launch, *, group: ProcessGroup | None = None) -> Child:
+        """Start a process in `group` (default: the supervisor's) and watch it; `make` is called again for every
+        restart (e.g. to pick a fresh port)."""
         factory = make if callable(make) else (lambda: make)
+        group = group if group is not None else self.group
         with self._lock:
             if self._stopping.is_set():
-                raise RuntimeError("the supervisor is stopping: nothing is started any more")
+                raise Stopping("the stack is stopping: nothing is started any more")
             launch = factory()
-            child = self.group.start(launch.name, launch.argv, launch.env, log=launch.log)
-            self._watched[launch.name] = _Watched(launch, factory, child, time.monotonic())
+            child = group.start(launch.name, launch.argv, launch.env, log=launch.log)
+            self._watched[launch.name] = _Watched(launch, factory, group, child, time.monotonic())
             return child
 
     def release(self, name: str) -> ProcessGroup:
-        """Stop watching a process and take it out of the group: the caller stops it (`.stop()`) and keeps it down."""
+        """Stop watching a process; the group returned holds it alone: the caller stops it and it stays down."""
         with self._lock:
-            child = self._watched.pop(name).child
-            self.group.children.remove(child)
-            return ProcessGroup([child])
+            watched = self._watched.pop(name)
+            if watched.group is not self.group:
+                return watched.group
+            self.group.children.remove(watched.child)
+            return ProcessGroup([watched.child])
 
     def child(self, name: str) -> Child:
         with self._lock:
@@ -170,8 +179,8 @@ class Supervisor:
                 return
             launch = w.make()
             old = w.child
-            w.child = self.group.start(launch.name, launch.argv, launch.env, log=launch.log)
-            self.group.children.remove(old)
+            w.child = w.group.start(launch.name, launch.argv, launch.env, log=launch.log)
+            w.group.children.remove(old)
             w.launch, w.started, w.due = launch, time.monotonic(), None
             restart = replace(w.pending, pid=w.child.process.pid)
             w.pending = None
