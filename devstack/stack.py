@@ -14,8 +14,6 @@ import os
 import secrets
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any
 
 from devstack import processes, servers, stopping
 from devstack.autoscaling import LOCAL_POLICY, LocalAutoscaler
-from devstack.supervising import Launch, Probing, Restart, Supervisor
+from devstack.supervising import Launch, Probing, Restart, Supervisor, http_ok
 
 # CELERITY_RUN_DIR moves the state (and the stack files other commands read) elsewhere, e.g. for tests.
 RUN_DIR = Path(os.environ.get("CELERITY_RUN_DIR") or processes.REPO_ROOT / ".run")
@@ -64,7 +62,7 @@ def read_running(rundir: Path = RUN_DIR) -> StackInfo | None:
         info = StackInfo(**json.loads((rundir / "stack.json").read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    return info if _http_ok(f"{info.api_url}/healthz") else None
+    return info if http_ok(f"{info.api_url}/healthz") else None
 
 
 def api_token(rundir: Path) -> str:
@@ -235,7 +233,7 @@ def _wait_ready(group: processes.ProcessGroup, ready_urls: dict[str, str], logdi
             names = ", ".join(child.name for child in dead)
             raise StackError(f"{names} exited during start-up; see the logs in {logdir}")
         for name, url in list(pending.items()):
-            if _http_ok(url):
+            if http_ok(url):
                 del pending[name]
         time.sleep(0.25)
     if pending:
@@ -261,11 +259,3 @@ def _record_restart(rundir: Path, info: StackInfo, stack: dict[str, str], restar
 def _remove_stack_files(rundir: Path) -> None:
     for name in ("stack.env", "stack.json"):
         (rundir / name).unlink(missing_ok=True)
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URLs we built
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False

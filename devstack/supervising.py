@@ -155,7 +155,7 @@ class Supervisor:
         if w.due is None and w.child.process.poll() is not None:
             self._schedule(w, "exited", w.child.process.returncode, now)
         elif w.due is None and w.launch.live_url and now - w.started >= self.probing.startup_grace:
-            w.failures = 0 if _ok(w.launch.live_url) else w.failures + 1  # no lock: a probe may take seconds
+            w.failures = 0 if http_ok(w.launch.live_url) else w.failures + 1  # no lock: a probe may take seconds
             if w.failures >= self.probing.failures:
                 with self._lock:
                     if self._stopping.is_set() or self._watched.get(w.launch.name) is not w:
@@ -204,9 +204,10 @@ def _kill(child: Child) -> None:
         child.process.wait(30)
 
 
-def _ok(url: str) -> bool:
+def http_ok(url: str, *, timeout: float = 3.0) -> bool:
+    """Whether url answers 200 within timeout, as an httpGet probe counts it: anything else is a failure."""
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - loopback URL we built
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URLs we built
             return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, http.client.HTTPException):
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError):
         return False

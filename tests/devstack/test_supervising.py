@@ -19,7 +19,7 @@ import requests
 
 from devstack import processes, stack
 from devstack.servers import free_port
-from devstack.supervising import Launch, Probing, Restart, Supervisor, backoff_delay
+from devstack.supervising import Launch, Probing, Restart, Supervisor, backoff_delay, http_ok
 
 FAST = Probing(every=0.05, failures=2, startup_grace=0.0, backoff=0.2, max_backoff=0.8, settle=600.0)
 
@@ -131,7 +131,7 @@ def test_a_killed_worker_of_a_local_stack_is_restarted_and_takes_work(
 
         def healthy() -> bool:
             urls = [url.removesuffix("/metrics") + "/healthz" for url in info.worker_metrics.values()]
-            return all(stack._http_ok(url) for url in urls)
+            return all(http_ok(url) for url in urls)
 
         _until(lambda: all(recorded()[n] != pid for n, pid in killed.items()), within=120, what="restarted workers")
         _until(healthy, within=120, what="the restarted workers to answer /healthz")

@@ -3,13 +3,10 @@ process group of its own (so one can be SIGKILLed whole), with short bounds so t
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +91,7 @@ class Platform:
         reconciler = {**self.env(), "CELERITY_RECONCILER_PORT": str(servers.free_port())}
         argv = [str(processes.BIN_DIR / "python"), "manage.py", "reconcile"]
         self.supervisor.add(supervising.Launch("reconciler", argv, reconciler, log=self.logdir / "reconciler.log"))
-        wait_for(lambda: _ok(f"{self.api}/readyz"), within=90, what="the fault suite's web to be ready")
+        wait_for(lambda: supervising.http_ok(f"{self.api}/readyz"), within=90, what="the fault suite's web to be ready")
         self.supervisor.start()
 
     def start_worker(self, pool_name: str) -> None:
@@ -157,14 +154,6 @@ def wait_for(check: Any, *, within: float, what: str, every: float = 0.1) -> Any
             pass  # a server being restarted: ask again
         time.sleep(every)
     raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
-
-
-def _ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - loopback URL we built
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, http.client.HTTPException):
-        return False
 
 
 def rows(database_url: str, query: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
