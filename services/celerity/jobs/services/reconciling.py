@@ -7,11 +7,11 @@ that progress last changed, and asks the pure `decide` what to do with a job tha
 | the job | the action |
 |---|---|
 | every chunk complete, still `running` (its finisher was lost) | finish it |
-| progress within the bound, or messages waiting in its queues | wait |
+| progress within the bound (within 4 bounds while its queues hold waiting messages) | wait |
 | `pending` (its start message was lost) | send `job_start` again |
 | `running`, never fully published (the publish was cut off) | publish it |
 | `running`, published, chunks open | publish the open chunks again (a chord: over their items) |
-| as above, `max_redrives` re-drives without progress since | fail it, saying why |
+| as above, `max_redrives` re-drives without progress since, and its queues empty | fail it, saying why |
 
 Re-driving is harmless when the work was only slow: recording is idempotent, and a start or publish finds what was
 already done. Progress resets the count, so only consecutive fruitless re-drives fail a job.
@@ -61,15 +61,20 @@ class Observation:
     waiting: int  # messages waiting in the job's queues
 
 
+# A queue that never empties (other jobs keep it busy) must not hide a lost message for ever: with messages waiting,
+# a silent job is re-driven after this many bounds instead of one, and never failed.
+BACKLOG_PATIENCE = 4
+
+
 def decide(observation: Observation, *, bound: float, max_redrives: int) -> Action:
     """What to do with one unfinished job; pure, so every case is tested without a database or a broker."""
     o = observation
     if o.status == JobStatus.RUNNING and o.chunks and not o.open_chunks:
         return Action.FINISH
-    if o.idle_seconds < bound or o.waiting:
+    if o.idle_seconds < bound * (BACKLOG_PATIENCE if o.waiting else 1):
         return Action.WAIT  # a backlog is not a loss: its messages may be behind others'
-    if o.redrives >= max_redrives:
-        return Action.FAIL
+    if o.redrives >= max_redrives and not o.waiting:
+        return Action.FAIL  # never while its queues are busy: it may only be waiting, and a re-drive is harmless
     if o.status == JobStatus.PENDING:
         return Action.START
     return Action.REPUBLISH if o.published else Action.PUBLISH
