@@ -148,9 +148,13 @@ class Supervisor:
         with self._lock:
             watched = list(self._watched.values())
         for w in watched:
+            if self._stopping.is_set():
+                return  # stop() is waiting for this thread: probe nothing more
             self._check(w)
 
     def _check(self, w: _Watched) -> None:
+        if self._watched.get(w.launch.name) is not w:
+            return  # released since the round began (scaled down, paused): its exit is meant
         now = time.monotonic()
         if w.due is None and w.child.process.poll() is not None:
             self._schedule(w, "exited", w.child.process.returncode, now)
