@@ -15,8 +15,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devstack import stopping
+
+if TYPE_CHECKING:  # supervising imports this module; at run time the supervisor is only passed in
+    from devstack.supervising import Supervisor
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICES_DIR = REPO_ROOT / "services"
@@ -114,10 +118,13 @@ def base_env(stack: dict[str, str]) -> dict[str, str]:
 
 class ReplicaSet:
     """Plays Kubernetes' ReplicaSet for one pool on this machine: as many worker processes as asked for, each in its
-    own process group; the ones removed get SIGTERM (Celery's warm shutdown) like a deleted pod."""
+    own process group; the ones removed get SIGTERM (Celery's warm shutdown) like a deleted pod. With a supervisor,
+    a replica that exits or hangs is restarted in place, as the kubelet restarts a pod's container."""
 
-    def __init__(self, pool: PoolSpec, env: dict[str, str], logdir: Path) -> None:
-        self.pool, self.env, self.logdir = pool, env, logdir
+    def __init__(
+        self, pool: PoolSpec, env: dict[str, str], logdir: Path, *, supervisor: Supervisor | None = None
+    ) -> None:
+        self.pool, self.env, self.logdir, self.supervisor = pool, env, logdir, supervisor
         self.replicas: list[ProcessGroup] = []
         self.stopped = 0
         self.peak = 0
@@ -138,20 +145,35 @@ class ReplicaSet:
 
     def _scale(self, replicas: int) -> None:
         from devstack.servers import free_port
+        from devstack.supervising import Launch, Stopping
 
         while len(self.replicas) < replicas:
             name = f"{self.pool.name}-{time.monotonic_ns()}"
             metrics_dir = self.logdir / "metrics" / name
             metrics_dir.mkdir(parents=True, exist_ok=True)
-            env = worker_env(self.pool, self.env, metrics_port=free_port(), multiproc_dir=metrics_dir)
+            port = free_port()
+            env = worker_env(self.pool, self.env, metrics_port=port, multiproc_dir=metrics_dir)
             pod = f"{self.pool.name}-{len(self.replicas)}-{time.monotonic_ns() % 100000}"
             env["POD_NAME"] = pod  # one heartbeat identity per replica, as the downward API gives each pod
             group = ProcessGroup()
             argv = [*worker_argv(self.pool)]
             argv[argv.index("-n") + 1] = f"{pod}@%h"
-            group.start(name, argv, env, log=self.logdir / f"{name}.log")
+            launch = Launch(
+                name, argv, env, live_url=f"http://127.0.0.1:{port}/healthz", log=self.logdir / f"{name}.log"
+            )
+            if self.supervisor is None:
+                group.start(name, argv, env, log=launch.log)
+            else:
+                try:
+                    self.supervisor.add(launch, group=group)
+                except Stopping:  # the stack began to stop after the autoscaler's decision: start nothing more
+                    self.closed = True
+                    break
             self.replicas.append(group)
         while len(self.replicas) > replicas:
-            self.replicas.pop().stop(grace=float(self.env.get("CELERITY_STOP_GRACE", "60")))
+            group = self.replicas.pop()
+            if self.supervisor is not None:
+                self.supervisor.release(group.children[0].name)
+            group.stop(grace=float(self.env.get("CELERITY_STOP_GRACE", "60")))
             self.stopped += 1
         self.peak = max(self.peak, len(self.replicas))

@@ -14,8 +14,6 @@ import os
 import secrets
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 
 from devstack import processes, servers, stopping
 from devstack.autoscaling import LOCAL_POLICY, LocalAutoscaler
+from devstack.supervising import Launch, Probing, Restart, Supervisor, http_ok
 
 # CELERITY_RUN_DIR moves the state (and the stack files other commands read) elsewhere, e.g. for tests.
 RUN_DIR = Path(os.environ.get("CELERITY_RUN_DIR") or processes.REPO_ROOT / ".run")
@@ -51,16 +50,6 @@ class StackInfo:
         return f"{self.api_url}/metrics"
 
 
-@dataclass(frozen=True)
-class Launch:
-    """One platform process: started in list order once the servers are up, stopped together before them."""
-
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    ready_url: str = ""  # answers 200 once the process can take work ("": nothing to wait for)
-
-
 def metrics_dirs(rundir: Path) -> list[Path]:
     """Where the stack's processes write their Prometheus multiprocess files: <rundir>/metrics/<process> for the
     platform, <rundir>/logs/metrics/<replica> for the autoscaled replicas."""
@@ -73,7 +62,7 @@ def read_running(rundir: Path = RUN_DIR) -> StackInfo | None:
         info = StackInfo(**json.loads((rundir / "stack.json").read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    return info if _http_ok(f"{info.api_url}/healthz") else None
+    return info if http_ok(f"{info.api_url}/healthz") else None
 
 
 def api_token(rundir: Path) -> str:
@@ -109,6 +98,7 @@ def local_stack(
     if not servers.port_free(port):
         raise StackError(f"port {port} is in use (another `make run`?); stop it or set PORT=<free port>")
     group = processes.ProcessGroup()
+    supervisor = Supervisor(group, Probing(startup_grace=float(os.environ.get("CELERITY_READY_TIMEOUT", "90"))))
     scaler: LocalAutoscaler | None = None
     server_pids: dict[str, int] = {}
     say(">> starting Redis and Postgres" + (" (embedded)" if not os.environ.get("REDIS_URL") else ""))
@@ -130,20 +120,21 @@ def local_stack(
             say(f">> starting web on {info.api_url} and workers for pools {', '.join(p.name for p in pools)}")
             launches = _platform(info, pools, env, rundir, port=port, metrics_port=metrics_port)
             for launch in launches:
-                group.start(
-                    launch.name, launch.argv, launch.env, log=None if echo_logs else logdir / f"{launch.name}.log"
-                )
+                supervisor.add(dataclasses.replace(launch, log=None if echo_logs else logdir / f"{launch.name}.log"))
             info.pids |= group.pids()
             _wait_ready(group, {launch.name: launch.ready_url for launch in launches if launch.ready_url}, logdir)
             if autoscale:
                 with stopping.uninterrupted():  # its thread starts workers: it must be reachable from `finally`
-                    scaler = _autoscaler(pools, env, rundir, urls["REDIS_URL"], say)
+                    scaler = _autoscaler(pools, env, rundir, urls["REDIS_URL"], say, supervisor)
                 info.autoscaled = scaler.replicas.env["CELERITY_POOL"] if scaler else ""
             _write_stack_files(rundir, info, stack)
+            supervisor.on_restart = lambda restart: _record_restart(rundir, info, stack, restart)
+            supervisor.start()
             yield info
         finally:
             with stopping.uninterrupted():  # workers and web first, in full; the servers stop after this block
                 say(">> stopping (workers finish or return their in-flight tasks)")
+                supervisor.stop()  # first: nothing restarted, nor stack.json rewritten, from here on
                 _remove_stack_files(rundir)
                 if scaler is not None:
                     scaler.stop()
@@ -162,7 +153,10 @@ def _platform(
     """The platform's processes in start order (one more process is one more entry); notes the workers' /metrics."""
     metrics = metrics_dirs(rundir)[0]
     web_env = {**env, "PORT": str(port), "HOST": "127.0.0.1", "PROMETHEUS_MULTIPROC_DIR": str(_fresh(metrics / "web"))}
-    launches = [Launch("web", processes.web_argv(), web_env, ready_url=f"{info.api_url}/readyz")]
+    web = Launch(
+        "web", processes.web_argv(), web_env, ready_url=f"{info.api_url}/readyz", live_url=f"{info.api_url}/healthz"
+    )
+    launches = [web]
     for offset, pool in enumerate(pools):
         worker_port = metrics_port + offset
         worker_env = processes.worker_env(
@@ -170,27 +164,39 @@ def _platform(
         )
         worker_url = f"http://127.0.0.1:{worker_port}"
         launches.append(
-            Launch(f"worker-{pool.name}", processes.worker_argv(pool), worker_env, ready_url=f"{worker_url}/healthz")
+            Launch(
+                f"worker-{pool.name}",
+                processes.worker_argv(pool),
+                worker_env,
+                ready_url=f"{worker_url}/healthz",
+                live_url=f"{worker_url}/healthz",
+            )
         )
         info.worker_metrics[pool.name] = f"{worker_url}/metrics"
     # The reconciler re-drives jobs the broker lost (docs/reliability.md), on the port after the pools'.
     reconciler_url = f"http://127.0.0.1:{metrics_port + len(pools)}"
     reconciler_env = {**env, "CELERITY_RECONCILER_PORT": str(metrics_port + len(pools))}
     reconciler_argv = [str(processes.BIN_DIR / "python"), "manage.py", "reconcile"]
-    launches.append(Launch("reconciler", reconciler_argv, reconciler_env, ready_url=f"{reconciler_url}/healthz"))
+    healthz = f"{reconciler_url}/healthz"
+    launches.append(Launch("reconciler", reconciler_argv, reconciler_env, ready_url=healthz, live_url=healthz))
     info.reconciler_metrics = f"{reconciler_url}/metrics"
     return launches
 
 
 def _autoscaler(
-    pools: tuple[processes.PoolSpec, ...], env: dict[str, str], rundir: Path, redis_url: str, say: Any
+    pools: tuple[processes.PoolSpec, ...],
+    env: dict[str, str],
+    rundir: Path,
+    redis_url: str,
+    say: Any,
+    supervisor: Supervisor,
 ) -> LocalAutoscaler | None:
     """Extra workers for the bulk pool, added and removed on backlog by the operator's own probe and policy."""
     bulk = next((pool for pool in pools if pool.name == "bulk"), None)
     if bulk is None:
         return None
     extra = processes.PoolSpec(f"{bulk.name}-auto", bulk.queues, bulk.concurrency)
-    replicas = processes.ReplicaSet(extra, {**env, "CELERITY_POOL": bulk.name}, rundir / "logs")
+    replicas = processes.ReplicaSet(extra, {**env, "CELERITY_POOL": bulk.name}, rundir / "logs", supervisor=supervisor)
     scaler = LocalAutoscaler(replicas, redis_url, spec=dataclasses.replace(LOCAL_POLICY, min_replicas=0), say=say)
     scaler.start()
     return scaler
@@ -227,7 +233,7 @@ def _wait_ready(group: processes.ProcessGroup, ready_urls: dict[str, str], logdi
             names = ", ".join(child.name for child in dead)
             raise StackError(f"{names} exited during start-up; see the logs in {logdir}")
         for name, url in list(pending.items()):
-            if _http_ok(url):
+            if http_ok(url):
                 del pending[name]
         time.sleep(0.25)
     if pending:
@@ -237,17 +243,19 @@ def _wait_ready(group: processes.ProcessGroup, ready_urls: dict[str, str], logdi
 def _write_stack_files(rundir: Path, info: StackInfo, stack: dict[str, str]) -> None:
     lines = [f"{key}={value}" for key, value in stack.items() if key != "DJANGO_SETTINGS_MODULE"]
     (rundir / "stack.env").write_text("\n".join(lines) + "\n")
-    (rundir / "stack.json").write_text(json.dumps(asdict(info), indent=2) + "\n")
+    # Whole or not at all: a restart rewrites it while other commands may be reading it.
+    partial = rundir / "stack.json.partial"
+    partial.write_text(json.dumps(asdict(info), indent=2) + "\n")
+    partial.replace(rundir / "stack.json")
+
+
+def _record_restart(rundir: Path, info: StackInfo, stack: dict[str, str], restart: Restart) -> None:
+    """stack.json keeps naming every live PID, so that tools (and the signal tests) find what to wait for."""
+    if restart.name in info.pids:  # autoscaled replicas come and go and are not recorded there
+        info.pids[restart.name] = restart.pid
+        _write_stack_files(rundir, info, stack)
 
 
 def _remove_stack_files(rundir: Path) -> None:
     for name in ("stack.env", "stack.json"):
         (rundir / name).unlink(missing_ok=True)
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URLs we built
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
