@@ -15,7 +15,7 @@ from collections.abc import Callable
 import redis.asyncio as aioredis
 
 from celerity_operator import policy, probing
-from devstack.processes import ReplicaSet
+from devstack.replicas import ReplicaSet
 
 LOCAL_POLICY = policy.Spec(
     min_replicas=1,

@@ -21,6 +21,7 @@ from typing import Any
 
 from devstack import processes, servers, stopping
 from devstack.autoscaling import LOCAL_POLICY, LocalAutoscaler
+from devstack.replicas import ReplicaSet
 from devstack.supervising import Launch, Probing, Restart, Supervisor, http_ok
 
 # CELERITY_RUN_DIR moves the state (and the stack files other commands read) elsewhere, e.g. for tests.
@@ -196,7 +197,7 @@ def _autoscaler(
     if bulk is None:
         return None
     extra = processes.PoolSpec(f"{bulk.name}-auto", bulk.queues, bulk.concurrency)
-    replicas = processes.ReplicaSet(extra, {**env, "CELERITY_POOL": bulk.name}, rundir / "logs", supervisor=supervisor)
+    replicas = ReplicaSet(extra, {**env, "CELERITY_POOL": bulk.name}, rundir / "logs", supervisor=supervisor)
     scaler = LocalAutoscaler(replicas, redis_url, spec=dataclasses.replace(LOCAL_POLICY, min_replicas=0), say=say)
     scaler.start()
     return scaler
