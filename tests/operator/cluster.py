@@ -160,8 +160,16 @@ async def running_operator(*, seconds: float = 60) -> AsyncIterator[None]:
     """`kopf run --standalone -A -m celerity_operator` on its own thread; the test's loop keeps serving kmock."""
     from kopf.testing import KopfRunner
 
-    with KopfRunner(["run", "--standalone", "-A", "-m", "celerity_operator"], timeout=seconds) as runner:
+    runner = KopfRunner(["run", "--standalone", "-A", "-m", "celerity_operator"], timeout=seconds)
+    runner.__enter__()
+    try:
         yield
+    except BaseException as exc:
+        await asyncio.to_thread(runner.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    # kopf's own shutdown may still call the API (a last status patch, an event) and kmock is served by this loop:
+    # wait for it from a thread, never by blocking the loop (that deadlocked until KopfRunner's timeout).
+    await asyncio.to_thread(runner.__exit__, None, None, None)
     assert runner.exception is None or isinstance(runner.exception, SystemExit), runner.output
     assert "Traceback" not in runner.output, runner.output
 
