@@ -102,14 +102,14 @@ def job_item_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
     commit always sees every other outcome; a redelivered member that writes nothing still runs it, in case the first
     delivery died between its commit and its check.
     """
-    _, (checked,) = _encoded([outcome])
+    output, error = outcome
+    text, not_json = (None, None) if error is not None else _output_json(output)
     with connection.cursor() as cursor:
-        output, error = checked
         params: dict[str, str | int | None] = {
             "job": job_id,
             "index": index,
-            "output": _json(output, error),
-            "error": error,
+            "output": text,  # the statements cast it to jsonb; a failed item has none
+            "error": not_json or error,
         }
         cursor.execute(statements.ITEM_RECORD, params)
         row = cursor.fetchone()
@@ -149,24 +149,25 @@ def _items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcom
     return int(recorded), int(failed), str(job_type), str(workload)
 
 
-def _json(output: Json, error: str | None) -> str | None:
-    """An output (checked by `_encoded`) as the JSON text the statements cast to jsonb; a failed item has none."""
-    return None if error is not None else json.dumps(output)
+def _output_json(output: Json) -> tuple[str | None, str | None]:
+    """(the output as JSON text, None), or (None, why) for an output that is not JSON (a set, NaN): that item fails
+    alone, like an exception would."""
+    try:
+        return json.dumps(output, allow_nan=False), None
+    except (TypeError, ValueError) as exc:
+        return None, f"the output is not JSON: {type(exc).__name__}: {exc}"[:2000]
 
 
 def _encoded(outcomes: Sequence[Outcome]) -> tuple[str, Sequence[Outcome]]:
-    """The outputs as one JSON array, encoded once per chunk. An output that is not JSON (a set, NaN) fails its item
-    alone, like an exception would; only then is each output encoded on its own to find which."""
+    """The outputs as one JSON array, encoded once per chunk. Only when that fails is each output encoded on its own
+    (`_output_json`), to fail just the items whose output is not JSON."""
     try:
         return json.dumps([output for output, _ in outcomes], allow_nan=False), outcomes
     except (TypeError, ValueError):
         checked: list[Outcome] = []
         for output, error in outcomes:
-            try:
-                json.dumps(output, allow_nan=False)
-                checked.append((output, error))
-            except (TypeError, ValueError) as exc:
-                checked.append((None, f"the output is not JSON: {type(exc).__name__}: {exc}"[:2000]))
+            _, not_json = _output_json(output)
+            checked.append((output, error) if not_json is None else (None, not_json))
         return json.dumps([output for output, _ in checked]), checked
 
 
