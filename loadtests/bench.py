@@ -48,6 +48,15 @@ PLANS: dict[str, dict[str, Any]] = {
         "chord_repeats_above": {3000: 2, 10_000: 1},  # the widest chords run fewer times (time budget)
         "job_sizes": [100, 1000, 10_000, 100_000, 1_000_000],
     },
+    "chord": {  # the chord sections only, to iterate on the chord's overhead: `python -m loadtests.bench --plan chord`
+        "repeats": 3,
+        "overhead": [JobSpec("chord", 1000)],
+        "chunk_items": 0,
+        "chunk_sizes": [],
+        "chord_widths": [1000, 10_000],
+        "chord_repeats_above": {10_000: 2},
+        "job_sizes": [],
+    },
     "quick": {
         "repeats": 1,
         "overhead": [JobSpec("chunked", 2000, 100), JobSpec("chord", 100)],

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -78,7 +79,8 @@ async def test_reserved_and_running_tasks_held_by_a_real_worker_are_seen(
     from celerity.jobs.tasks import item_run_task
 
     slow = {"item_cost_ms": 1500}  # the demo squares' simulated work
-    results = [item_run_task.apply_async(("chunked", i, "probe", False, slow), queue="bulk") for i in range(3)]
+    job = str(uuid.uuid4())  # no such job: the members run their items and record nothing
+    results = [item_run_task.apply_async(("chunked", i, job, False, slow), queue="bulk") for i in range(3)]
     client = aioredis.Redis.from_url(redis_url)
     deadline = time.monotonic() + 15
     observation = await probe(client, ["bulk"])

@@ -1,7 +1,7 @@
 """Celery tasks of the jobs app: thin edges that unpack their arguments and call the service of the same name.
 
 Results nobody reads are not stored (`ignore_result`): a chain still hands its result to the next step, and errbacks
-still run. Only `item_run` keeps its result, which a chord's body needs.
+still run. Only `item_run` keeps its result, which a chord's body receives.
 
 Positional arguments, because canvases prepend results: a chain step receives the outcomes so far, a chain's recorder
 receives its chunk's outcomes, a chord's body the header's, and Celery calls the errback with (request, exc,
@@ -38,8 +38,8 @@ def job_start_task(job_id: str) -> None:
 def item_run_task(
     job_type: str, index: int, job_id: str, has_inputs: bool = False, options: dict[str, Any] | None = None
 ) -> Outcome:
-    """A chord's header member: its outcome is the result the chord's body records."""
-    return services.item_input_run(
+    """A chord's header member: it records its own item, and its outcome is the result the chord's body receives."""
+    return services.chord_member_run(
         job_type=job_type, job_id=job_id, index=index, has_inputs=has_inputs, options=options or {}
     )
 

@@ -24,10 +24,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from celery import chain, chord, group, signature, uuid
+from celery import chain, chord, group, signature
 from celery.canvas import Signature
 from django.conf import settings
-from kombu.messaging import Producer
 
 from celerity.jobs.models import Job, Workload
 from celerity.jobs.registry import job_type_get
@@ -156,26 +155,6 @@ def _chord(job: Job) -> Signature:
     # The errback goes on the body: Celery calls it when any header task fails, so the job fails instead of hanging.
     body = signature(CHORD_RECORD, args=(job_id,), queue=bookkeeping).on_error(on_failure(job_id))
     return chord(header, body)
-
-
-def canvas_apply(canvas: Signature, *, producer: Producer) -> None:
-    """Publish a canvas through the caller's producer, so that its messages join the caller's pipelined batch.
-
-    Celery's `chord.apply_async` takes no producer: it publishes its header through one of its own, one round trip
-    per message (two, with the task-sent event), from the `default` process whose slot the header needs. For our
-    chords (a flat header of single tasks, a single-task body) this does what `chord.run` does, with Celery's public
-    calls: the body is frozen into the header's group, every header task is frozen to carry it, the backend is told
-    of the chord (the header's group publishing sets its size before the last message), and the header is published.
-    """
-    if not isinstance(canvas, chord):
-        canvas.apply_async(producer=producer)
-        return
-    header = canvas.tasks if isinstance(canvas.tasks, group) else group(canvas.tasks, app=canvas.app)
-    body, group_id = canvas.body, uuid()
-    body.freeze(uuid(), group_id=group_id)
-    frozen = header.freeze(group_id, chord=body)
-    canvas.app.backend.apply_chord((group_id, frozen.results), body)
-    header.apply_async(task_id=group_id, producer=producer)
 
 
 def outstanding_task_ids(job: Job, open_chunks: list[int]) -> list[str]:

@@ -111,6 +111,51 @@ def test_the_chord_body_records_the_whole_header_chunk_by_chunk(started_job: Cal
     assert services.job_chord_record(job_id=str(job.id), outcomes=outcomes(squares(0, 25))) == 0
 
 
+def test_chord_members_record_their_own_items_and_the_body_only_closes_the_job(
+    started_job: Callable[..., Job],
+) -> None:
+    job = started_job(Workload.CHORD, items=25, chunk_size=10)
+    header = [
+        services.chord_member_run(job_id=str(job.id), job_type="chord", index=i, has_inputs=False, options={})
+        for i in range(25)
+    ]
+    assert header == outcomes(squares(0, 25))
+    assert Item.objects.filter(job=job, state=ItemState.DONE).count() == 25, "every member wrote its item"
+    assert not JobChunk.objects.filter(job=job, done__gt=0).exists(), "the chunk rows are the body's"
+    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
+    assert services.job_chord_record(job_id=str(job.id), outcomes=header) == 0, "the body had nothing to insert"
+    assert list(JobChunk.objects.filter(job=job).order_by("index").values_list("done", flat=True)) == [10, 10, 5]
+    assert Job.objects.get(id=job.id).result == {"sum": sum(squares(0, 25)), "count": 25}  # type: ignore[arg-type]
+    assert set(Item.objects.filter(job=job).values_list("writes", flat=True)) == {1}
+
+
+def test_the_chord_body_records_the_outcomes_whose_member_recording_is_missing(
+    started_job: Callable[..., Job],
+) -> None:
+    """A header published before members recorded themselves, or a member's row lost with a database restored from
+    behind: the body inserts exactly the missing rows from the outcomes it received."""
+    job = started_job(Workload.CHORD, items=25, chunk_size=10)
+    for i in range(25):
+        services.chord_member_run(job_id=str(job.id), job_type="chord", index=i, has_inputs=False, options={})
+    Item.objects.filter(job=job, index__in=(3, 17)).delete()
+    header = outcomes([None if i == 17 else i * i for i in range(25)])  # the body's copy says 17 failed
+    assert services.job_chord_record(job_id=str(job.id), outcomes=header) == 2
+    finished = Job.objects.get(id=job.id)
+    assert finished.status == JobStatus.FAILED
+    assert finished.result == {"sum": sum(squares(0, 25)) - 17 * 17, "count": 24}  # type: ignore[arg-type]
+    assert list(JobChunk.objects.filter(job=job).order_by("index").values_list("failed", flat=True)) == [0, 1, 0]
+    assert set(Item.objects.filter(job=job).values_list("writes", flat=True)) == {1}
+
+
+def test_chord_members_of_a_stopped_job_record_nothing(started_job: Callable[..., Job]) -> None:
+    job = started_job(Workload.CHORD, items=5, chunk_size=5)
+    services.job_cancel(job_id=job.id)
+    services.chord_member_record(job_id=str(job.id), index=0, outcome=(0, None))
+    assert services.job_chord_record(job_id=str(job.id), outcomes=outcomes(squares(0, 5))) == 0
+    assert not Item.objects.filter(job=job).exists()
+    assert Job.objects.get(id=job.id).status == JobStatus.CANCELLED
+
+
 @pytest.mark.parametrize("workload", [Workload.CHUNKED, Workload.CHORD])
 def test_a_missing_chunk_row_fails_the_recording_and_writes_nothing(
     started_job: Callable[..., Job], workload: Workload

@@ -2,7 +2,9 @@
 
 - `submitting`: validate and create a job, start it (chunk rows), publish its work.
 - `running`: run items of a job type (never writes).
-- `recording`: run chunks and items, record outcomes (one statement per chunk, idempotent), detect completion.
+- `recording`: run chunks and items, record outcomes (one statement per chunk or per member, idempotent), detect
+  completion.
+- `publishing`: publish a job's canvases in pipelined round trips (a chord's header message by message).
 - `uploading`: create a job from a stream of NDJSON lines, copied to Postgres in batches.
 - `rerunning`: retry a failed job's failed items.
 - `finishing`: finish, fail and cancel jobs, each through one guarded UPDATE.
@@ -11,6 +13,8 @@
 from celerity.jobs.services.finishing import job_cancel, job_fail, job_finish
 from celerity.jobs.services.recording import (
     chain_step,
+    chord_member_record,
+    chord_member_run,
     job_chord_record,
     job_chunk_record,
     job_chunk_run,
@@ -26,6 +30,8 @@ __all__ = [
     "JobRequest",
     "Lines",
     "chain_step",
+    "chord_member_record",
+    "chord_member_run",
     "item_input_run",
     "item_run",
     "items_run",

@@ -77,13 +77,65 @@ def job_chunk_record(*, job_id: str, chunk_index: int, outcomes: Sequence[Outcom
     return recorded
 
 
+def chord_member_run(
+    *, job_id: str, job_type: str, index: int, has_inputs: bool, options: Mapping[str, Any]
+) -> Outcome:
+    """A chord's header member: run its item, record it (`_item_insert`), and return its outcome, which reaches the
+    chord's body among the header's results.
+
+    Why each member records itself: the body then has only the chunk rows to SET (`job_chord_record`), so a wide
+    chord's callback no longer waits for one statement inserting the whole header's rows (10,000 inserts: ~60 ms
+    after the last member, against ~15 ms for bare Celery's callback). The chunk rows are left to the body: members
+    updating them would queue on the same rows.
+    """
+    outcome = item_input_run(job_type=job_type, job_id=job_id, index=index, has_inputs=has_inputs, options=options)
+    chord_member_record(job_id=job_id, index=index, outcome=outcome)
+    return outcome
+
+
+@retrying(lock=ITEM_LOCK)
+def chord_member_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
+    """A chord member's item: the group member's INSERT (`_item_insert`), without the chunk row. True if written."""
+    with connection.cursor() as cursor:
+        row = _item_insert(cursor, job_id, index, outcome)
+    if row is None:
+        return False  # the job stopped (cancelled, failed) or never existed
+    job_type, workload, _, written, failed = row
+    _count(job_type, workload, written, failed)
+    return bool(written)
+
+
 @retrying(lock=ITEM_LOCK)
 def job_chord_record(*, job_id: str, outcomes: Sequence[Outcome]) -> int:
-    """The chord's body: the whole header's outcomes in one statement (items and every chunk row)."""
-    recorded, failed, job_type, workload = _items_write(job_id, None, outcomes)
-    _count(job_type, workload, recorded, failed)
+    """The chord's body: SET every chunk row from the item rows the members wrote (one statement), and close the job.
+    Returns how many items the body itself recorded.
+
+    The header's outcomes are recorded here only when some item row is missing: a header published before members
+    recorded themselves, or a member whose recording is gone (it is committed before the member returns, so only a
+    database restored from behind could lose one). They are then all inserted in one statement, which writes only
+    the missing rows (`statements.RECORD`), and the chunk rows are SET again.
+    """
+    recorded = 0
+    status, expected, with_outcome = _chord_close(job_id)
+    if status == JobStatus.RUNNING and with_outcome < expected:
+        recorded, failed, job_type, workload = _items_write(job_id, None, outcomes)
+        _count(job_type, workload, recorded, failed)
+        _chord_close(job_id)
     _finish_if_complete(job_id)
     return recorded
+
+
+def _chord_close(job_id: str) -> tuple[str, int, int]:
+    """(job status, items, items with an outcome): SETs the chunk rows while the job runs."""
+    with connection.cursor() as cursor:
+        cursor.execute(statements.CHORD_CLOSE, {"job": job_id})
+        row = cursor.fetchone()
+    if row is None:
+        raise Job.DoesNotExist(f"no job {job_id}")
+    status, expected, with_outcome, chunks_touched, chunks_updated = row
+    if chunks_updated != chunks_touched:
+        raise JobChunk.DoesNotExist(f"a chunk row of the job {job_id} is missing")
+    return str(status), int(expected), int(with_outcome)
 
 
 def job_item_run(*, job_id: str, job_type: str, index: int, has_inputs: bool, options: Mapping[str, Any]) -> bool:
@@ -102,17 +154,8 @@ def job_item_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
     commit always sees every other outcome; a redelivered member that writes nothing still runs it, in case the first
     delivery died between its commit and its check.
     """
-    output, error = outcome
-    text, not_json = (None, None) if error is not None else _output_json(output)
     with connection.cursor() as cursor:
-        params: dict[str, str | int | None] = {
-            "job": job_id,
-            "index": index,
-            "output": text,  # the statements cast it to jsonb; a failed item has none
-            "error": not_json or error,
-        }
-        cursor.execute(statements.ITEM_RECORD, params)
-        row = cursor.fetchone()
+        row = _item_insert(cursor, job_id, index, outcome)
         if row is None:
             return False  # the job stopped (cancelled, failed) or never existed: nothing more is recorded
         job_type, workload, chunk_size, written, failed = row
@@ -121,6 +164,22 @@ def job_item_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
         if cursor.fetchone():
             _finish_if_complete(job_id)
     return bool(written)
+
+
+def _item_insert(cursor: Any, job_id: str, index: int, outcome: Outcome) -> tuple[str, str, int, int, int] | None:
+    """One item's outcome, one single-row INSERT guarded by the job's status (no lock shared with other items, no
+    transaction to retry). Returns (job type, workload, chunk size, rows written: 0 or 1, of which failed), or None
+    when the job is not running."""
+    output, error = outcome
+    text, not_json = (None, None) if error is not None else _output_json(output)
+    params: dict[str, str | int | None] = {
+        "job": job_id,
+        "index": index,
+        "output": text,  # the statement casts it to jsonb; a failed item has none
+        "error": not_json or error,
+    }
+    cursor.execute(statements.ITEM_RECORD, params)
+    return cursor.fetchone()  # type: ignore[no-any-return]
 
 
 @atomic_with_retry(lock=ITEM_LOCK)

@@ -101,3 +101,28 @@ FROM (
 WHERE c.job_id = %(job)s::uuid AND c.index = %(chunk)s::int AND agg.n = c.stop - c.start
 RETURNING 1
 """  # noqa: S608 - table names and states from the models; values are bound parameters
+
+# The chord's body: SET every chunk row of a running job from its item rows (the header's members wrote them, one
+# each), in one statement. Returns (status, items expected, items with an outcome, chunk rows to update, chunk rows
+# updated); nothing is written when the job is not running, and a missing chunk row shows as updated < touched.
+CHORD_CLOSE = f"""
+WITH job AS (
+    SELECT status, items, chunk_size FROM {JOBS} WHERE id = %(job)s::uuid
+), agg AS (
+    SELECT item.index / job.chunk_size AS k,
+           count(*) FILTER (WHERE item.state = {DONE}) AS done,
+           count(*) FILTER (WHERE item.state = {FAILED}) AS failed,
+           coalesce(sum({NUMBER.format("item")}) FILTER (WHERE item.state = {DONE}), 0) AS total
+    FROM job JOIN {ITEMS} AS item ON item.job_id = %(job)s::uuid
+    WHERE job.status = '{RUNNING}'
+    GROUP BY 1
+), updated AS (
+    UPDATE {CHUNKS} AS c
+    SET done = agg.done, failed = agg.failed, total = agg.total, complete = agg.done + agg.failed = c.stop - c.start
+    FROM agg WHERE c.job_id = %(job)s::uuid AND c.index = agg.k
+    RETURNING 1
+)
+SELECT job.status, job.items, (SELECT coalesce(sum(done + failed), 0) FROM agg)::int,
+       (SELECT count(*) FROM agg)::int, (SELECT count(*) FROM updated)::int
+FROM job
+"""  # noqa: S608 - table names and states from the models; values are bound parameters

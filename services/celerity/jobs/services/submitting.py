@@ -22,11 +22,11 @@ from celerity.jobs import reruns, selectors, workloads
 from celerity.jobs.errors import JobInputError
 from celerity.jobs.models import Job, JobChunk, JobItemInput, JobStatus
 from celerity.jobs.registry import JobType, Json, UnknownJobTypeError, job_type_get, job_type_names
+from celerity.jobs.services import publishing
 
 CHUNK_LOCK = "jobs_chunk"  # the `lock` label of the retry metrics
 SUBMIT_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
 log = logging.getLogger(__name__)
-PUBLISH_PIPELINE = 1000  # Redis commands per pipelined round trip (a message and its task-sent event are two)
 
 
 @dataclass(frozen=True)
@@ -247,10 +247,7 @@ def job_publish(*, job_id: str, chunks: Sequence[int] | None = None) -> int:
         for canvas in canvases:
             if sent and selectors.job_status_get(job_id=job_id) != JobStatus.RUNNING:
                 break
-            # Pipelined round trips (kombu's Redis publish batch, PUBLISH_PIPELINE commands each) instead of one per
-            # message and one per task-sent event; a failed batch raises, like a failed publish did.
-            with producer.batch(max_size=PUBLISH_PIPELINE):
-                workloads.canvas_apply(canvas, producer=producer)
+            publishing.canvas_publish(canvas, producer=producer)
             sent += 1
     if chunks is None:
         Job.objects.filter(id=job_id, published_at__isnull=True).update(published_at=timezone.now())
