@@ -47,14 +47,19 @@ item rows with their outcomes. Celery's Django fix-up closed the worker's databa
 every task opened a new one; connections are now reused (`CELERY_DB_REUSE_MAX`, `celerity/db/connections.py`).
 Item rows lost their foreign-key check and their second index on `job_id` (the unique (job, index) index serves
 every lookup), which made inserting them three times cheaper. The chord's body records all of its outcomes in one
-statement instead of one transaction per 100 items.""",
+statement instead of one transaction per 100 items; then (after job types landed) each header member records its own
+item with one single-row INSERT, so the body only SETs the chunk rows from them (one aggregate statement) and closes
+the job, and `job_start` publishes a chord's header message by message through its producer (Celery's own message
+and task-sent event for each member, without the per-member result bookkeeping of `Signature.apply_async`), flushed
+every 50 members so the first ones run while the rest are being published.""",
     "where": """\
-`job_chunk_run` is the whole chunk: its items and their recording. The chord's `item_square` tasks are the header;
-`job_chord_record` is the body, whose time is decoding the header's results and one statement inserting them.
-`job_start` runs once per job; its time is mostly publishing: Celery's own Python per message (building, freezing and
-serializing each task, about 1-3 ms here), the round trips being pipelined (one per canvas of 200 chunks, or one for
-a chord's whole header). For a chord that is one message per header task, published from a `default` process that
-therefore runs no header task meanwhile; bare Celery publishes from the driver, a third process.""",
+`job_chunk_run` is the whole chunk: its items and their recording. The chord's `item_run` tasks are the header, each
+recording its own item (one single-row INSERT); `job_chord_record` is the body, whose time is decoding the header's
+results and one statement SETting the chunk rows from the item rows. `job_start` runs once per job; its time is
+mostly publishing: Celery's own Python per message (building and serializing each task and its task-sent event), the
+round trips being pipelined (one per canvas of 200 chunks, or one per 50 members of a chord's header, so that the
+header starts running while the rest is published). It runs in a `default` process, which runs no header task
+meanwhile; bare Celery publishes from the driver, a third process.""",
     "ceiling": """\
 A worker's kombu connection waits for each reply, so the round-trip figure is the one to compare a single consumer
 with; pipelined figures are Redis' own ceiling. The Celery runs above drive Redis at a small fraction of either:

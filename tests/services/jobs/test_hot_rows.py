@@ -38,7 +38,7 @@ THREADS, CHUNKS, CHUNK = 8, 200, 50
 def timed_recordings(monkeypatch: pytest.MonkeyPatch, samples: list[float]) -> Iterator[None]:
     """Time every chunk's recording statement (what celerity_lock_wait_seconds{lock="jobs_item"} observes): its run
     time holds any wait for another recorder's rows."""
-    original = recording._items_write
+    original = recording.items_write
 
     def timed(*args: Any, **kwargs: Any) -> tuple[int, int, str, str]:
         started = time.perf_counter()
@@ -48,7 +48,7 @@ def timed_recordings(monkeypatch: pytest.MonkeyPatch, samples: list[float]) -> I
             samples.append(time.perf_counter() - started)
 
     with monkeypatch.context() as patch:
-        patch.setattr(recording, "_items_write", timed)
+        patch.setattr(recording, "items_write", timed)
         yield
 
 
@@ -103,7 +103,7 @@ def test_per_chunk_progress_rows_do_not_serialise_the_chunks(
     # be in the same transaction, or a redelivered chunk would count twice).
     naive = started_job(Workload.CHUNKED, items=CHUNKS * CHUNK, chunk_size=CHUNK)
     job_row_waits: list[float] = []
-    original_write = recording._items_write
+    original_write = recording.items_write
 
     @atomic_with_retry(lock="test_job_row")
     def count_then_write(job_id: str, chunk_index: int | None, values: list[Outcome]) -> tuple[int, str, str]:
@@ -112,7 +112,7 @@ def test_per_chunk_progress_rows_do_not_serialise_the_chunks(
         job_row_waits.append(time.perf_counter() - started)
         return original_write(job_id, chunk_index, values)  # nested: the same transaction
 
-    monkeypatch.setattr(recording, "_items_write", count_then_write)
+    monkeypatch.setattr(recording, "items_write", count_then_write)
     naive_wall = record_concurrently(naive)
     assert Job.objects.get(id=naive.id).item_cost_ms == CHUNKS
 
@@ -160,7 +160,7 @@ def chunk_values(k: int) -> list[int | None]:
 def test_a_chunk_is_recorded_while_another_chunks_recording_is_still_open(started_job: Callable[..., Job]) -> None:
     job = started_job(Workload.CHUNKED, items=4 * CHUNK, chunk_size=CHUNK)
     job_id = str(job.id)
-    with held_open(lambda: recording._items_write(job_id, 0, outcomes(chunk_values(0)))):
+    with held_open(lambda: recording.items_write(job_id, 0, outcomes(chunk_values(0)))):
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '500ms'")  # any wait for the open recording's locks aborts this one
         assert services.job_chunk_record(job_id=job_id, chunk_index=1, outcomes=outcomes(chunk_values(1))) == CHUNK
@@ -173,7 +173,7 @@ def test_a_progress_counter_on_the_job_row_makes_the_next_chunk_wait(started_job
 
     def naive_record(k: int) -> None:
         Job.objects.filter(id=job_id).update(item_cost_ms=F("item_cost_ms") + 1)
-        recording._items_write(job_id, k, outcomes(chunk_values(k)))
+        recording.items_write(job_id, k, outcomes(chunk_values(k)))
 
     with held_open(lambda: naive_record(0)):
         with connection.cursor() as cursor:

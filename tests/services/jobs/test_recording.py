@@ -3,18 +3,25 @@ once, and a stopped job records nothing more. Real Postgres; the test plays the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 import pytest
 
 from celerity.jobs import services
 from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobStatus, Workload
+from celerity.jobs.services import chords
 from celerity.jobs.services.running import Outcome
 from celerity.observability.metrics import ITEMS_PROCESSED_TOTAL, JOBS_TOTAL
 from tests.services.jobs.outcomes import outcomes
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def empty_member_buffer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process' chord-member buffer starts empty in every test (an earlier test may have left outcomes in it)."""
+    monkeypatch.setattr(chords, "_members", chords.Members())
 
 
 def squares(start: int, stop: int) -> list[int | None]:
@@ -111,32 +118,59 @@ def test_the_chord_body_records_the_whole_header_chunk_by_chunk(started_job: Cal
     assert services.job_chord_record(job_id=str(job.id), outcomes=outcomes(squares(0, 25))) == 0
 
 
-def test_chord_members_record_their_own_items_and_the_body_only_closes_the_job(
-    started_job: Callable[..., Job],
-) -> None:
-    job = started_job(Workload.CHORD, items=25, chunk_size=10)
-    header = [
+def run_members(job: Job, indexes: Iterable[int]) -> list[Outcome]:
+    return [
         services.chord_member_run(job_id=str(job.id), job_type="chord", index=i, has_inputs=False, options={})
-        for i in range(25)
+        for i in indexes
     ]
-    assert header == outcomes(squares(0, 25))
-    assert Item.objects.filter(job=job, state=ItemState.DONE).count() == 25, "every member wrote its item"
+
+
+def written(job: Job) -> list[int]:
+    return sorted(Item.objects.filter(job=job).values_list("index", flat=True))
+
+
+def test_chord_members_write_in_batches_and_the_body_inserts_only_the_rest(
+    started_job: Callable[..., Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chords, "BATCH", 10)
+    job = started_job(Workload.CHORD, items=25, chunk_size=10)
+    header = run_members(job, [*range(24, 14, -1), *range(15)])  # any order: a batch is written in index order
+    assert header == outcomes([*squares(15, 25)[::-1], *squares(0, 15)])
+    assert written(job) == [*range(10), *range(15, 25)], "two full batches written, five members still buffered"
     assert not JobChunk.objects.filter(job=job, done__gt=0).exists(), "the chunk rows are the body's"
     assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
-    assert services.job_chord_record(job_id=str(job.id), outcomes=header) == 0, "the body had nothing to insert"
+    in_order = outcomes(squares(0, 25))
+    assert services.job_chord_record(job_id=str(job.id), outcomes=in_order) == 5, "the body wrote the buffered five"
     assert list(JobChunk.objects.filter(job=job).order_by("index").values_list("done", flat=True)) == [10, 10, 5]
     assert Job.objects.get(id=job.id).result == {"sum": sum(squares(0, 25)), "count": 25}  # type: ignore[arg-type]
+    assert services.chord_members_flush() == 0, "a late flush of the same items writes nothing"
     assert set(Item.objects.filter(job=job).values_list("writes", flat=True)) == {1}
 
 
-def test_the_chord_body_records_the_outcomes_whose_member_recording_is_missing(
-    started_job: Callable[..., Job],
+def test_a_member_of_another_job_or_an_old_buffer_writes_the_buffer(
+    started_job: Callable[..., Job], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A header published before members recorded themselves, or a member's row lost with a database restored from
-    behind: the body inserts exactly the missing rows from the outcomes it received."""
+    first, second = (
+        started_job(Workload.CHORD, items=5, chunk_size=5),
+        started_job(Workload.CHORD, items=5, chunk_size=5),
+    )
+    run_members(first, [0, 1])
+    assert written(first) == []
+    run_members(second, [0])
+    assert written(first) == [0, 1], "the other job's member wrote the first job's buffer"
+    monkeypatch.setattr(chords, "BATCH_AGE", 0.0)
+    run_members(second, [1])
+    assert written(second) == [0, 1], "an outcome older than BATCH_AGE is written at the next member"
+
+
+def test_the_chord_body_records_the_outcomes_whose_member_recording_is_missing(
+    started_job: Callable[..., Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A buffer lost with its worker, a write that failed, or a header from before members wrote: the body inserts
+    exactly the missing rows from the outcomes it received."""
+    monkeypatch.setattr(chords, "BATCH", 25)
     job = started_job(Workload.CHORD, items=25, chunk_size=10)
-    for i in range(25):
-        services.chord_member_run(job_id=str(job.id), job_type="chord", index=i, has_inputs=False, options={})
+    run_members(job, range(25))
     Item.objects.filter(job=job, index__in=(3, 17)).delete()
     header = outcomes([None if i == 17 else i * i for i in range(25)])  # the body's copy says 17 failed
     assert services.job_chord_record(job_id=str(job.id), outcomes=header) == 2
@@ -147,13 +181,38 @@ def test_the_chord_body_records_the_outcomes_whose_member_recording_is_missing(
     assert set(Item.objects.filter(job=job).values_list("writes", flat=True)) == {1}
 
 
+def test_a_failing_batch_write_is_left_to_the_body(
+    started_job: Callable[..., Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chords, "BATCH", 2)
+    job = started_job(Workload.CHORD, items=2, chunk_size=2)
+    broken = outcomes([0, 1])
+    with monkeypatch.context() as patched:
+        patched.setattr(chords.statements, "MEMBERS_RECORD", "SELECT * FROM no_such_table")
+        assert run_members(job, [0, 1]) == broken, "the members still succeed"
+    assert written(job) == []
+    assert services.job_chord_record(job_id=str(job.id), outcomes=broken) == 2
+    assert Job.objects.get(id=job.id).result == {"sum": 1, "count": 2}
+
+
 def test_chord_members_of_a_stopped_job_record_nothing(started_job: Callable[..., Job]) -> None:
     job = started_job(Workload.CHORD, items=5, chunk_size=5)
     services.job_cancel(job_id=job.id)
-    services.chord_member_record(job_id=str(job.id), index=0, outcome=(0, None))
+    assert chords.members_record(job_id=str(job.id), outcomes={0: (0, None), 1: (None, "boom")}) == 0
     assert services.job_chord_record(job_id=str(job.id), outcomes=outcomes(squares(0, 5))) == 0
     assert not Item.objects.filter(job=job).exists()
     assert Job.objects.get(id=job.id).status == JobStatus.CANCELLED
+
+
+def test_a_batch_records_failures_and_outputs_that_are_not_json(started_job: Callable[..., Job]) -> None:
+    job = started_job(Workload.CHORD, items=3, chunk_size=3)
+    batch = {2: ({1, 2}, None), 0: (None, "InjectedFailure: by the test"), 1: (["a", 1], None)}
+    assert chords.members_record(job_id=str(job.id), outcomes=batch) == 3  # type: ignore[dict-item]
+    rows = {i.index: (i.state, i.output, i.error) for i in Item.objects.filter(job=job)}
+    assert rows[0] == (ItemState.FAILED, None, "InjectedFailure: by the test")
+    assert rows[1] == (ItemState.DONE, ["a", 1], "")
+    assert rows[2][0] == ItemState.FAILED
+    assert rows[2][2].startswith("the output is not JSON")
 
 
 @pytest.mark.parametrize("workload", [Workload.CHUNKED, Workload.CHORD])

@@ -2,20 +2,19 @@
 
 - `submitting`: validate and create a job, start it (chunk rows), publish its work.
 - `running`: run items of a job type (never writes).
-- `recording`: run chunks and items, record outcomes (one statement per chunk or per member, idempotent), detect
+- `recording`: run chunks and items, record outcomes (one statement per chunk, or per group member, idempotent), detect
   completion.
+- `chords`: a chord's members write their outcomes in batches; its body records what is missing and closes the job.
 - `publishing`: publish a job's canvases in pipelined round trips (a chord's header message by message).
 - `uploading`: create a job from a stream of NDJSON lines, copied to Postgres in batches.
 - `rerunning`: retry a failed job's failed items.
 - `finishing`: finish, fail and cancel jobs, each through one guarded UPDATE.
 """
 
+from celerity.jobs.services.chords import chord_member_run, chord_members_flush, job_chord_record
 from celerity.jobs.services.finishing import job_cancel, job_fail, job_finish
 from celerity.jobs.services.recording import (
     chain_step,
-    chord_member_record,
-    chord_member_run,
-    job_chord_record,
     job_chunk_record,
     job_chunk_run,
     job_item_record,
@@ -30,8 +29,8 @@ __all__ = [
     "JobRequest",
     "Lines",
     "chain_step",
-    "chord_member_record",
     "chord_member_run",
+    "chord_members_flush",
     "item_input_run",
     "item_run",
     "items_run",

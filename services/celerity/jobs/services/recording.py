@@ -2,8 +2,8 @@
 
 - an item row is created only when its outcome is recorded (`INSERT … ON CONFLICT`, which updates only a row that a
   retry reset to PENDING), so a redelivered chunk or member writes nothing, and `writes` stays one per attempt;
-- a chunk row grows only by the item rows inserted *in the same statement*: an outcome is counted exactly when it is
-  written, so nothing counts twice;
+- a chunk row grows only by the item rows inserted *in the same statement*, or is SET from its item rows (a group's
+  last member, a chord's body): an outcome is counted exactly when it is written, so nothing counts twice;
 - the completion check runs after every recording's commit, even one that wrote nothing, so a worker lost between
   its commit and its check is made good by the redelivery.
 
@@ -71,71 +71,10 @@ def job_chunk_run(
 @retrying(lock=ITEM_LOCK)
 def job_chunk_record(*, job_id: str, chunk_index: int, outcomes: Sequence[Outcome]) -> int:
     """Write one chunk's outcomes; returns how many items were newly recorded (0 for a redelivered chunk)."""
-    recorded, failed, job_type, workload = _items_write(job_id, chunk_index, outcomes)
-    _count(job_type, workload, recorded, failed)
-    _finish_if_complete(job_id)
+    recorded, failed, job_type, workload = items_write(job_id, chunk_index, outcomes)
+    count_recorded(job_type, workload, recorded, failed)
+    finish_if_complete(job_id)
     return recorded
-
-
-def chord_member_run(
-    *, job_id: str, job_type: str, index: int, has_inputs: bool, options: Mapping[str, Any]
-) -> Outcome:
-    """A chord's header member: run its item, record it (`_item_insert`), and return its outcome, which reaches the
-    chord's body among the header's results.
-
-    Why each member records itself: the body then has only the chunk rows to SET (`job_chord_record`), so a wide
-    chord's callback no longer waits for one statement inserting the whole header's rows (10,000 inserts: ~60 ms
-    after the last member, against ~15 ms for bare Celery's callback). The chunk rows are left to the body: members
-    updating them would queue on the same rows.
-    """
-    outcome = item_input_run(job_type=job_type, job_id=job_id, index=index, has_inputs=has_inputs, options=options)
-    chord_member_record(job_id=job_id, index=index, outcome=outcome)
-    return outcome
-
-
-@retrying(lock=ITEM_LOCK)
-def chord_member_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
-    """A chord member's item: the group member's INSERT (`_item_insert`), without the chunk row. True if written."""
-    with connection.cursor() as cursor:
-        row = _item_insert(cursor, job_id, index, outcome)
-    if row is None:
-        return False  # the job stopped (cancelled, failed) or never existed
-    job_type, workload, _, written, failed = row
-    _count(job_type, workload, written, failed)
-    return bool(written)
-
-
-@retrying(lock=ITEM_LOCK)
-def job_chord_record(*, job_id: str, outcomes: Sequence[Outcome]) -> int:
-    """The chord's body: SET every chunk row from the item rows the members wrote (one statement), and close the job.
-    Returns how many items the body itself recorded.
-
-    The header's outcomes are recorded here only when some item row is missing: a header published before members
-    recorded themselves, or a member whose recording is gone (it is committed before the member returns, so only a
-    database restored from behind could lose one). They are then all inserted in one statement, which writes only
-    the missing rows (`statements.RECORD`), and the chunk rows are SET again.
-    """
-    recorded = 0
-    status, expected, with_outcome = _chord_close(job_id)
-    if status == JobStatus.RUNNING and with_outcome < expected:
-        recorded, failed, job_type, workload = _items_write(job_id, None, outcomes)
-        _count(job_type, workload, recorded, failed)
-        _chord_close(job_id)
-    _finish_if_complete(job_id)
-    return recorded
-
-
-def _chord_close(job_id: str) -> tuple[str, int, int]:
-    """(job status, items, items with an outcome): SETs the chunk rows while the job runs."""
-    with connection.cursor() as cursor:
-        cursor.execute(statements.CHORD_CLOSE, {"job": job_id})
-        row = cursor.fetchone()
-    if row is None:
-        raise Job.DoesNotExist(f"no job {job_id}")
-    status, expected, with_outcome, chunks_touched, chunks_updated = row
-    if chunks_updated != chunks_touched:
-        raise JobChunk.DoesNotExist(f"a chunk row of the job {job_id} is missing")
-    return str(status), int(expected), int(with_outcome)
 
 
 def job_item_run(*, job_id: str, job_type: str, index: int, has_inputs: bool, options: Mapping[str, Any]) -> bool:
@@ -159,10 +98,10 @@ def job_item_record(*, job_id: str, index: int, outcome: Outcome) -> bool:
         if row is None:
             return False  # the job stopped (cancelled, failed) or never existed: nothing more is recorded
         job_type, workload, chunk_size, written, failed = row
-        _count(job_type, workload, written, failed)
+        count_recorded(job_type, workload, written, failed)
         cursor.execute(statements.CHUNK_CLOSE, {"job": job_id, "chunk": index // chunk_size})
         if cursor.fetchone():
-            _finish_if_complete(job_id)
+            finish_if_complete(job_id)
     return bool(written)
 
 
@@ -171,7 +110,7 @@ def _item_insert(cursor: Any, job_id: str, index: int, outcome: Outcome) -> tupl
     transaction to retry). Returns (job type, workload, chunk size, rows written: 0 or 1, of which failed), or None
     when the job is not running."""
     output, error = outcome
-    text, not_json = (None, None) if error is not None else _output_json(output)
+    text, not_json = (None, None) if error is not None else output_json(output)
     params: dict[str, str | int | None] = {
         "job": job_id,
         "index": index,
@@ -183,7 +122,7 @@ def _item_insert(cursor: Any, job_id: str, index: int, outcome: Outcome) -> tupl
 
 
 @atomic_with_retry(lock=ITEM_LOCK)
-def _items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcome]) -> tuple[int, int, str, str]:
+def items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcome]) -> tuple[int, int, str, str]:
     """(items newly recorded, of which failed, job type, workload) for one chunk's outcomes, or for the whole job's
     when `chunk_index` is None."""
     started = time.perf_counter()
@@ -208,7 +147,7 @@ def _items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcom
     return int(recorded), int(failed), str(job_type), str(workload)
 
 
-def _output_json(output: Json) -> tuple[str | None, str | None]:
+def output_json(output: Json) -> tuple[str | None, str | None]:
     """(the output as JSON text, None), or (None, why) for an output that is not JSON (a set, NaN): that item fails
     alone, like an exception would."""
     try:
@@ -219,18 +158,18 @@ def _output_json(output: Json) -> tuple[str | None, str | None]:
 
 def _encoded(outcomes: Sequence[Outcome]) -> tuple[str, Sequence[Outcome]]:
     """The outputs as one JSON array, encoded once per chunk. Only when that fails is each output encoded on its own
-    (`_output_json`), to fail just the items whose output is not JSON."""
+    (`output_json`), to fail just the items whose output is not JSON."""
     try:
         return json.dumps([output for output, _ in outcomes], allow_nan=False), outcomes
     except (TypeError, ValueError):
         checked: list[Outcome] = []
         for output, error in outcomes:
-            _, not_json = _output_json(output)
+            _, not_json = output_json(output)
             checked.append((output, error) if not_json is None else (None, not_json))
         return json.dumps([output for output, _ in checked]), checked
 
 
-def _count(job_type: str, workload: str, recorded: int, failed: int) -> None:
+def count_recorded(job_type: str, workload: str, recorded: int, failed: int) -> None:
     """Counted after the commit, so a transaction retried after a deadlock is not counted twice."""
     if recorded:
         ITEMS_PROCESSED_TOTAL.labels(workload=workload).inc(recorded)
@@ -240,6 +179,6 @@ def _count(job_type: str, workload: str, recorded: int, failed: int) -> None:
         JOB_TYPE_ITEMS_TOTAL.labels(job_type=job_type, outcome="failed").inc(failed)
 
 
-def _finish_if_complete(job_id: str) -> None:
+def finish_if_complete(job_id: str) -> None:
     if selectors.job_chunks_complete(job_id=job_id):
         job_finish(job_id=job_id)

@@ -102,9 +102,11 @@ WHERE c.job_id = %(job)s::uuid AND c.index = %(chunk)s::int AND agg.n = c.stop -
 RETURNING 1
 """  # noqa: S608 - table names and states from the models; values are bound parameters
 
-# The chord's body: SET every chunk row of a running job from its item rows (the header's members wrote them, one
-# each), in one statement. Returns (status, items expected, items with an outcome, chunk rows to update, chunk rows
-# updated); nothing is written when the job is not running, and a missing chunk row shows as updated < touched.
+# The chord's body: SET every chunk row of a running job from its item rows, in one statement. Item rows are only
+# ever added while a chord runs, so a chunk row moves only forward (to a count above its own): a SET computed from an
+# older snapshot by a racing body never undoes a newer one. The chunk rows are locked in index order first, so racing
+# bodies queue instead of deadlocking. Returns (status, items expected, items with an outcome, chunks with items but
+# no chunk row); nothing is written when the job is not running.
 CHORD_CLOSE = f"""
 WITH job AS (
     SELECT status, items, chunk_size FROM {JOBS} WHERE id = %(job)s::uuid
@@ -116,13 +118,39 @@ WITH job AS (
     FROM job JOIN {ITEMS} AS item ON item.job_id = %(job)s::uuid
     WHERE job.status = '{RUNNING}'
     GROUP BY 1
+), locked AS (
+    SELECT c.index FROM {CHUNKS} AS c, job
+    WHERE c.job_id = %(job)s::uuid AND job.status = '{RUNNING}'
+    ORDER BY c.index FOR UPDATE OF c
 ), updated AS (
     UPDATE {CHUNKS} AS c
     SET done = agg.done, failed = agg.failed, total = agg.total, complete = agg.done + agg.failed = c.stop - c.start
-    FROM agg WHERE c.job_id = %(job)s::uuid AND c.index = agg.k
+    FROM agg JOIN locked ON locked.index = agg.k
+    WHERE c.job_id = %(job)s::uuid AND c.index = agg.k AND agg.done + agg.failed > c.done + c.failed
     RETURNING 1
 )
 SELECT job.status, job.items, (SELECT coalesce(sum(done + failed), 0) FROM agg)::int,
-       (SELECT count(*) FROM agg)::int, (SELECT count(*) FROM updated)::int
+       (SELECT count(*) FROM agg WHERE agg.k NOT IN (SELECT index FROM locked))::int,
+       (SELECT count(*) FROM updated)::int
+FROM job
+"""  # noqa: S608 - table names and states from the models; values are bound parameters
+
+# Outcomes of some of a job's items, any indexes (a chord's members, buffered by one worker process): inserted in
+# index order, only while the job runs. No chunk row is touched (the chord's body SETs them). Returns (job type,
+# workload, rows written, of which failed), or no row when the job is not running.
+MEMBERS_RECORD = f"""
+WITH job AS (
+    SELECT job_type, workload FROM {JOBS} WHERE id = %(job)s::uuid AND status = '{RUNNING}'
+), written AS (
+    INSERT INTO {ITEMS} AS item (job_id, index, state, output, error, attempts, writes)
+    SELECT %(job)s::uuid, v.index, CASE WHEN v.error IS NULL THEN {DONE} ELSE {FAILED} END,
+           CASE WHEN v.error IS NULL THEN v.output END, coalesce(v.error, ''), 1, 1
+    FROM job, ROWS FROM (unnest(%(indexes)s::int[]), jsonb_array_elements(%(outputs)s::jsonb),
+                         unnest(%(errors)s::text[])) AS v(index, output, error)
+    ORDER BY v.index
+    {UPSERT}
+    RETURNING item.state = {FAILED} AS failed
+)
+SELECT job_type, workload, (SELECT count(*) FROM written)::int, (SELECT count(*) FROM written WHERE failed)::int
 FROM job
 """  # noqa: S608 - table names and states from the models; values are bound parameters
