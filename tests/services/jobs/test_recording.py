@@ -137,7 +137,8 @@ def test_chord_members_write_in_batches_and_the_body_inserts_only_the_rest(
     header = run_members(job, [*range(24, 14, -1), *range(15)])  # any order: a batch is written in index order
     assert header == outcomes([*squares(15, 25)[::-1], *squares(0, 15)])
     assert written(job) == [*range(10), *range(15, 25)], "two full batches written, five members still buffered"
-    assert not JobChunk.objects.filter(job=job, done__gt=0).exists(), "the chunk rows are the body's"
+    progress = list(JobChunk.objects.filter(job=job).order_by("index").values_list("done", "complete"))
+    assert progress == [(10, True), (5, False), (5, True)], "each batch adds to its chunk rows: progress shows"
     assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
     in_order = outcomes(squares(0, 25))
     assert services.job_chord_record(job_id=str(job.id), outcomes=in_order) == 5, "the body wrote the buffered five"
@@ -173,6 +174,9 @@ def test_the_chord_body_records_the_outcomes_whose_member_recording_is_missing(
     run_members(job, range(25))
     Item.objects.filter(job=job, index__in=(3, 17)).delete()
     header = outcomes([None if i == 17 else i * i for i in range(25)])  # the body's copy says 17 failed
+    for k, lost in ((0, 3), (1, 17)):  # the chunk rows lose the counts with the rows
+        total = sum(squares(10 * k, 10 * k + 10)) - lost * lost
+        JobChunk.objects.filter(job=job, index=k).update(done=9, total=total, complete=False)
     assert services.job_chord_record(job_id=str(job.id), outcomes=header) == 2
     finished = Job.objects.get(id=job.id)
     assert finished.status == JobStatus.FAILED

@@ -5,12 +5,13 @@ member (10,000 rows: ~60 ms, against ~15 ms for bare Celery's whole callback). W
 group's members do: a round trip and a commit per member made a chord of 1,000 ~25% slower than bare Celery's.
 
 So each worker process keeps its members' outcomes in a small buffer (`Members`) and writes it with one statement
-(`statements.MEMBERS_RECORD`) every `BATCH` members, or once its oldest outcome is `BATCH_AGE` old, or when a member
-of another job comes. The buffer is only a head start, never the record: the body receives every member's outcome
-(Celery's chord results), SETs the chunk rows from the item rows, and inserts whatever is missing (the tails still
-in the buffers, a buffer lost with its process, a write that failed) before it closes the job. Both write in
-ascending index order, and only rows without an outcome (`UPSERT`), so they can race without deadlocking or writing
-an item twice.
+(`statements.MEMBERS_RECORD`, which also adds them to their chunk rows, so a chord's progress shows as it runs) every
+`BATCH` members, or once its oldest outcome is `BATCH_AGE` old, or when a member of another job comes. The buffer is
+only a head start, never the record: the body receives every member's outcome (Celery's chord results), looks for
+the items still without a row in the chunks that are not complete (the tails still in the buffers, a buffer lost
+with its process, a write that failed), writes exactly those with the same statement, and closes the job. Writers
+insert in ascending index order and only where an item has no outcome (`UPSERT`), then lock their chunk rows in
+index order, so they can race without deadlocking, and a chunk row grows only by the rows its writer inserted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.db import DatabaseError, connection
 from celerity.db.retrying import retrying
 from celerity.jobs.models import Job, JobChunk, JobStatus
 from celerity.jobs.services import statements
-from celerity.jobs.services.recording import ITEM_LOCK, count_recorded, finish_if_complete, items_write, output_json
+from celerity.jobs.services.recording import ITEM_LOCK, count_recorded, finish_if_complete, output_json
 from celerity.jobs.services.running import Outcome, item_input_run
 
 logger = logging.getLogger(__name__)
@@ -101,34 +102,34 @@ def members_record(*, job_id: str, outcomes: Mapping[int, Outcome]) -> int:
         row = cursor.fetchone()
     if row is None:
         return 0  # the job stopped (cancelled, failed) or never existed
-    job_type, workload, written, failed = row
+    job_type, workload, written, failed, _ = row
     count_recorded(job_type, workload, written, failed)
     return int(written)
 
 
 @retrying(lock=ITEM_LOCK)
 def job_chord_record(*, job_id: str, outcomes: Sequence[Outcome]) -> int:
-    """The chord's body: SET every chunk row from the item rows (one statement); when some are missing, insert the
-    header's outcomes (one statement, which writes only the missing rows) and SET them again; close the job.
-    Returns how many items the body itself wrote."""
+    """The chord's body: find the items without an outcome (one statement, which looks only in the chunks that are not
+    complete), write those from the header's outcomes (`members_record`), and close the job. Returns how many items
+    the body itself wrote."""
     recorded = 0
-    status, expected, with_outcome = _chord_close(job_id)
-    if status == JobStatus.RUNNING and with_outcome < expected:
-        recorded, failed, job_type, workload = items_write(job_id, None, outcomes)
-        count_recorded(job_type, workload, recorded, failed)
-        _chord_close(job_id)
+    status, expected, missing = _chord_missing(job_id)
+    if status == JobStatus.RUNNING and missing:
+        if len(outcomes) != expected:
+            raise ValueError(f"the chord of {job_id} has {expected} items, got {len(outcomes)}")
+        recorded = members_record(job_id=job_id, outcomes={i: outcomes[i] for i in missing})
     finish_if_complete(job_id)
     return recorded
 
 
-def _chord_close(job_id: str) -> tuple[str, int, int]:
-    """(job status, items, items with an outcome): SETs the chunk rows while the job runs."""
+def _chord_missing(job_id: str) -> tuple[str, int, list[int]]:
+    """(job status, items, indexes without an outcome while the job runs)."""
     with connection.cursor() as cursor:
-        cursor.execute(statements.CHORD_CLOSE, {"job": job_id})
+        cursor.execute(statements.CHORD_MISSING, {"job": job_id})
         row = cursor.fetchone()
     if row is None:
         raise Job.DoesNotExist(f"no job {job_id}")
-    status, expected, with_outcome, chunks_missing, _ = row
-    if chunks_missing:
+    status, expected, missing, chunk_rows_missing = row
+    if chunk_rows_missing:
         raise JobChunk.DoesNotExist(f"a chunk row of the job {job_id} is missing")
-    return str(status), int(expected), int(with_outcome)
+    return str(status), int(expected), list(missing)

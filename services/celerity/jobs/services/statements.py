@@ -102,45 +102,29 @@ WHERE c.job_id = %(job)s::uuid AND c.index = %(chunk)s::int AND agg.n = c.stop -
 RETURNING 1
 """  # noqa: S608 - table names and states from the models; values are bound parameters
 
-# The chord's body: SET every chunk row of a running job from its item rows, in one statement. Item rows are only
-# ever added while a chord runs, so a chunk row moves only forward (to a count above its own): a SET computed from an
-# older snapshot by a racing body never undoes a newer one. The chunk rows are locked in index order first, so racing
-# bodies queue instead of deadlocking. Returns (status, items expected, items with an outcome, chunks with items but
-# no chunk row); nothing is written when the job is not running.
-CHORD_CLOSE = f"""
+# A chord's body, before it closes the job: the indexes without an outcome, looked up only in the chunks that are not
+# complete, while the job runs. Returns (status, items expected, those indexes, chunk rows missing).
+CHORD_MISSING = f"""
 WITH job AS (
     SELECT status, items, chunk_size FROM {JOBS} WHERE id = %(job)s::uuid
-), agg AS (
-    SELECT item.index / job.chunk_size AS k,
-           count(*) FILTER (WHERE item.state = {DONE}) AS done,
-           count(*) FILTER (WHERE item.state = {FAILED}) AS failed,
-           coalesce(sum({NUMBER.format("item")}) FILTER (WHERE item.state = {DONE}), 0) AS total
-    FROM job JOIN {ITEMS} AS item ON item.job_id = %(job)s::uuid
-    WHERE job.status = '{RUNNING}'
-    GROUP BY 1
-), locked AS (
-    SELECT c.index FROM {CHUNKS} AS c, job
-    WHERE c.job_id = %(job)s::uuid AND job.status = '{RUNNING}'
-    ORDER BY c.index FOR UPDATE OF c
-), updated AS (
-    UPDATE {CHUNKS} AS c
-    SET done = agg.done, failed = agg.failed, total = agg.total, complete = agg.done + agg.failed = c.stop - c.start
-    FROM agg JOIN locked ON locked.index = agg.k
-    WHERE c.job_id = %(job)s::uuid AND c.index = agg.k AND agg.done + agg.failed > c.done + c.failed
-    RETURNING 1
+), missing AS (
+    SELECT i FROM job, {CHUNKS} AS c CROSS JOIN LATERAL generate_series(c.start, c.stop - 1) AS i
+    WHERE job.status = '{RUNNING}' AND c.job_id = %(job)s::uuid AND NOT c.complete
+      AND NOT EXISTS (SELECT 1 FROM {ITEMS} AS item WHERE item.job_id = %(job)s::uuid AND item.index = i)
 )
-SELECT job.status, job.items, (SELECT coalesce(sum(done + failed), 0) FROM agg)::int,
-       (SELECT count(*) FROM agg WHERE agg.k NOT IN (SELECT index FROM locked))::int,
-       (SELECT count(*) FROM updated)::int
+SELECT job.status, job.items, (SELECT coalesce(array_agg(i ORDER BY i), '{{}}') FROM missing),
+       (job.items + job.chunk_size - 1) / job.chunk_size
+           - (SELECT count(*) FROM {CHUNKS} AS c WHERE c.job_id = %(job)s::uuid)::int
 FROM job
 """  # noqa: S608 - table names and states from the models; values are bound parameters
 
-# Outcomes of some of a job's items, any indexes (a chord's members, buffered by one worker process): inserted in
-# index order, only while the job runs. No chunk row is touched (the chord's body SETs them). Returns (job type,
+# Outcomes of some of a job's items, any indexes (a chord's members, buffered by one worker process, or the ones its
+# body found missing): inserted in index order, only while the job runs, and added to their chunk rows, which are
+# locked in index order (racing writers queue on the first row they share, as RECORD's do). Returns (job type,
 # workload, rows written, of which failed), or no row when the job is not running.
 MEMBERS_RECORD = f"""
 WITH job AS (
-    SELECT job_type, workload FROM {JOBS} WHERE id = %(job)s::uuid AND status = '{RUNNING}'
+    SELECT job_type, workload, chunk_size FROM {JOBS} WHERE id = %(job)s::uuid AND status = '{RUNNING}'
 ), written AS (
     INSERT INTO {ITEMS} AS item (job_id, index, state, output, error, attempts, writes)
     SELECT %(job)s::uuid, v.index, CASE WHEN v.error IS NULL THEN {DONE} ELSE {FAILED} END,
@@ -149,8 +133,25 @@ WITH job AS (
                          unnest(%(errors)s::text[])) AS v(index, output, error)
     ORDER BY v.index
     {UPSERT}
-    RETURNING item.state = {FAILED} AS failed
+    RETURNING index, state, output
+), per_chunk AS (
+    SELECT w.index / job.chunk_size AS k, count(*) FILTER (WHERE w.state = {DONE}) AS done,
+           count(*) FILTER (WHERE w.state = {FAILED}) AS failed,
+           coalesce(sum({NUMBER.format("w")}) FILTER (WHERE w.state = {DONE}), 0) AS total
+    FROM written AS w, job GROUP BY 1
+), locked AS (
+    SELECT c.index FROM {CHUNKS} AS c
+    WHERE c.job_id = %(job)s::uuid AND c.index IN (SELECT k FROM per_chunk)
+    ORDER BY c.index FOR UPDATE
+), updated AS (
+    UPDATE {CHUNKS} AS c
+    SET done = c.done + p.done, failed = c.failed + p.failed, total = c.total + p.total,
+        complete = c.done + p.done + c.failed + p.failed = c.stop - c.start
+    FROM per_chunk AS p JOIN locked ON locked.index = p.k
+    WHERE c.job_id = %(job)s::uuid AND c.index = p.k
+    RETURNING 1
 )
-SELECT job_type, workload, (SELECT count(*) FROM written)::int, (SELECT count(*) FROM written WHERE failed)::int
+SELECT job_type, workload, (SELECT coalesce(sum(done + failed), 0) FROM per_chunk)::int,
+       (SELECT coalesce(sum(failed), 0) FROM per_chunk)::int, (SELECT count(*) FROM updated)::int
 FROM job
 """  # noqa: S608 - table names and states from the models; values are bound parameters
