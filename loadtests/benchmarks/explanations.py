@@ -15,7 +15,7 @@ METHOD = """\
   squares the chunk's items in order and records them in the same task, from a message that carries the chunk's
   bounds. *Chord*: `chord([item] * width, callback)` on `default` on both sides, with the same arguments. What
   differs is Celerity: the API and its job row, `job_start` creating one row per chunk and publishing the canvas
-  from a worker, every outcome written to Postgres (one statement per chunk, or one for a chord's body), progress
+  from a worker, every outcome written to Postgres (one statement per chunk, or per 50 chord members and worker process), progress
   rows, metrics in every task. The baseline's callbacks only sum what they are given.
 - **Timing.** Celerity: `created_at → finished_at` of the job (server clock; the client polls every 50 ms but its
   polling is not in the figure). Bare Celery: from building the canvas to `.get()` returning, in the bench process.
@@ -47,15 +47,15 @@ item rows with their outcomes. Celery's Django fix-up closed the worker's databa
 every task opened a new one; connections are now reused (`CELERY_DB_REUSE_MAX`, `celerity/db/connections.py`).
 Item rows lost their foreign-key check and their second index on `job_id` (the unique (job, index) index serves
 every lookup), which made inserting them three times cheaper. The chord's body records all of its outcomes in one
-statement instead of one transaction per 100 items; then (after job types landed) each header member records its own
-item with one single-row INSERT, so the body only SETs the chunk rows from them (one aggregate statement) and closes
-the job, and `job_start` publishes a chord's header message by message through its producer (Celery's own message
+statement instead of one transaction per 100 items; then (after job types landed) the header's members write their
+outcomes behind, in batches of 50 per worker process (one statement each, which adds them to their chunk rows), so
+the body only writes the few still buffered (found by one statement) and closes the job, and `job_start` publishes a chord's header message by message through its producer (Celery's own message
 and task-sent event for each member, without the per-member result bookkeeping of `Signature.apply_async`), flushed
 every 50 members so the first ones run while the rest are being published.""",
     "where": """\
-`job_chunk_run` is the whole chunk: its items and their recording. The chord's `item_run` tasks are the header, each
-recording its own item (one single-row INSERT); `job_chord_record` is the body, whose time is decoding the header's
-results and one statement SETting the chunk rows from the item rows. `job_start` runs once per job; its time is
+`job_chunk_run` is the whole chunk: its items and their recording. The chord's `item_run` tasks are the header, whose
+outcomes each worker process writes in batches of 50; `job_chord_record` is the body, whose time is decoding the
+header's results, one statement finding the items still without a row, one writing those, and closing the job. `job_start` runs once per job; its time is
 mostly publishing: Celery's own Python per message (building and serializing each task and its task-sent event), the
 round trips being pipelined (one per canvas of 200 chunks, or one per 50 members of a chord's header, so that the
 header starts running while the rest is published). It runs in a `default` process, which runs no header task
