@@ -9,13 +9,13 @@ METHOD = """\
   Celery app (`loadtests/baseline/app.py`) with its own two pools of 2 processes on **the same Redis server**, in DB 3.
   Both apps have the same worker settings: JSON, `acks_late`, `reject_on_worker_lost`, prefetch 1, the same time
   limits and visibility timeout, task events on (`-E`, `task_send_sent_event`, `track_started`).
-- **The same work.** An item squares its index. *Chunked*: the baseline runs what a bare-Celery user writes, a group
-  of `chain(xstarmap(item, chunk), total)` per chunk on `bulk` (two messages per chunk, each item's arguments in the
+- **The same work.** An item squares its index. *Chunked*: the baseline runs what a bare-Celery user writes, a group of
+  `chain(xstarmap(item, chunk), total)` per chunk on `bulk` (two messages per chunk, each item's arguments in the
   message); Celerity runs one `job_chunk_run` task per chunk on `bulk` (`services/celerity/jobs/workloads.py`), which
-  squares the chunk's items in order and records them in the same task, from a message that carries the chunk's
-  bounds. *Chord*: `chord([item] * width, callback)` on `default` on both sides, with the same arguments. What
-  differs is Celerity: the API and its job row, `job_start` creating one row per chunk and publishing the canvas
-  from a worker, every outcome written to Postgres (one statement per chunk, or per 50 chord members and worker process), progress
+  squares the chunk's items in order and records them in the same task, from a message that carries the chunk's bounds.
+  *Chord*: `chord([item] * width, callback)` on `default` on both sides, with the same arguments. What differs is
+  Celerity: the API and its job row, `job_start` creating one row per chunk and publishing the canvas from a worker,
+  every outcome written to Postgres (one statement per chunk, or per 50 chord members and worker process), progress
   rows, metrics in every task. The baseline's callbacks only sum what they are given.
 - **Timing.** Celerity: `created_at → finished_at` of the job (server clock; the client polls every 50 ms but its
   polling is not in the figure). Bare Celery: from building the canvas to `.get()` returning, in the bench process.
@@ -39,27 +39,28 @@ square), so this is the worst case: the overhead is fixed per chunk and per job,
 work makes a chunk of 100 cost 100 ms, against which a few milliseconds of bookkeeping vanish.""",
     "before_after": """\
 What changed (issue #9): a chunk was a starmap task chained to a recording task (two messages, two task starts) whose
-transaction took about 8 SQL round trips (select the item ids, lock them, update them, read them back, set the
-chunk row, check completion, and Django's BEGIN/COMMIT); it is now one task and one statement. `job_start` created
-every item row before it published anything (a million rows: 20.8 s, holding the job row, so a cancel waited for
-it); it now creates one row per chunk and flips the status in a transaction of its own, and the recorders insert the
-item rows with their outcomes. Celery's Django fix-up closed the worker's database connection around every task, so
-every task opened a new one; connections are now reused (`CELERY_DB_REUSE_MAX`, `celerity/db/connections.py`).
-Item rows lost their foreign-key check and their second index on `job_id` (the unique (job, index) index serves
-every lookup), which made inserting them three times cheaper. The chord's body records all of its outcomes in one
-statement instead of one transaction per 100 items; then (after job types landed) the header's members write their
-outcomes behind, in batches of 50 per worker process (one statement each, which adds them to their chunk rows), so
-the body only writes the few still buffered (found by one statement) and closes the job, and `job_start` publishes a chord's header message by message through its producer (Celery's own message
-and task-sent event for each member, without the per-member result bookkeeping of `Signature.apply_async`), flushed
-every 50 members so the first ones run while the rest are being published.""",
+transaction took about 8 SQL round trips (select the item ids, lock them, update them, read them back, set the chunk
+row, check completion, and Django's BEGIN/COMMIT); it is now one task and one statement. `job_start` created every item
+row before it published anything (a million rows: 20.8 s, holding the job row, so a cancel waited for it); it now
+creates one row per chunk and flips the status in a transaction of its own, and the recorders insert the item rows with
+their outcomes. Celery's Django fix-up closed the worker's database connection around every task, so every task opened a
+new one; connections are now reused (`CELERY_DB_REUSE_MAX`, `celerity/db/connections.py`). Item rows lost their
+foreign-key check and their second index on `job_id` (the unique (job, index) index serves every lookup), which made
+inserting them three times cheaper. The chord's body records all of its outcomes in one statement instead of one
+transaction per 100 items; then (after job types landed) the header's members write their outcomes behind, in batches of
+50 per worker process (one statement each, which adds them to their chunk rows), so the body only writes the few still
+buffered (found by one statement) and closes the job, and `job_start` publishes a chord's header message by message
+through its producer (Celery's own message and task-sent event for each member, without the per-member result
+bookkeeping of `Signature.apply_async`), flushed every 50 members so the first ones run while the rest are being
+published.""",
     "where": """\
 `job_chunk_run` is the whole chunk: its items and their recording. The chord's `item_run` tasks are the header, whose
 outcomes each worker process writes in batches of 50; `job_chord_record` is the body, whose time is decoding the
-header's results, one statement finding the items still without a row, one writing those, and closing the job. `job_start` runs once per job; its time is
-mostly publishing: Celery's own Python per message (building and serializing each task and its task-sent event), the
-round trips being pipelined (one per canvas of 200 chunks, or one per 50 members of a chord's header, so that the
-header starts running while the rest is published). It runs in a `default` process, which runs no header task
-meanwhile; bare Celery publishes from the driver, a third process.""",
+header's results, one statement finding the items still without a row, one writing those, and closing the job.
+`job_start` runs once per job; its time is mostly publishing: Celery's own Python per message (building and serializing
+each task and its task-sent event), the round trips being pipelined (one per canvas of 200 chunks, or one per 50 members
+of a chord's header, so that the header starts running while the rest is published). It runs in a `default` process,
+which runs no header task meanwhile; bare Celery publishes from the driver, a third process.""",
     "ceiling": """\
 A worker's kombu connection waits for each reply, so the round-trip figure is the one to compare a single consumer
 with; pipelined figures are Redis' own ceiling. The Celery runs above drive Redis at a small fraction of either:

@@ -30,6 +30,7 @@ def test_every_member_carries_the_chord_and_the_chord_size_is_set_before_the_fir
     (canvas,) = workloads.job_canvases(job)
     with current_app.producer_or_acquire() as producer:
         publishing.canvas_publish(canvas, producer=producer)
+        assert "maybe_declare" not in vars(producer), "the pooled producer declares again for its next user"
     raw = redis.Redis.from_url(redis_url).lrange(queue, 0, -1)
     messages = [json.loads(m) for m in reversed(raw)]  # LPUSH: the first published is last in the list
     assert len(messages) == 120

@@ -122,9 +122,8 @@ def _item_insert(cursor: Any, job_id: str, index: int, outcome: Outcome) -> tupl
 
 
 @atomic_with_retry(lock=ITEM_LOCK)
-def items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcome]) -> tuple[int, int, str, str]:
-    """(items newly recorded, of which failed, job type, workload) for one chunk's outcomes, or for the whole job's
-    when `chunk_index` is None."""
+def items_write(job_id: str, chunk_index: int, outcomes: Sequence[Outcome]) -> tuple[int, int, str, str]:
+    """(items newly recorded, of which failed, job type, workload) for one chunk's outcomes."""
     started = time.perf_counter()
     outputs, outcomes = _encoded(outcomes)
     errors = [error for _, error in outcomes] if any(error is not None for _, error in outcomes) else []
@@ -137,7 +136,7 @@ def items_write(job_id: str, chunk_index: int | None, outcomes: Sequence[Outcome
     if row is None:
         raise Job.DoesNotExist(f"no job {job_id}")
     job_type, workload, status, expected, recorded, failed, chunks_touched, chunks_updated = row
-    what = "the job" if chunk_index is None else f"chunk {chunk_index}"
+    what = f"chunk {chunk_index}"
     if status != JobStatus.RUNNING:
         return 0, 0, str(job_type), str(workload)  # cancelled or failed: outstanding chunks stop counting
     if expected != len(outcomes):

@@ -23,9 +23,9 @@ UPSERT = f"""
 # The chunk's `total`: Σ of the numeric outputs (rounded), the sum the demo squares report; NULL for other outputs.
 NUMBER = "CASE WHEN jsonb_typeof({0}.output) = 'number' THEN round(({0}.output)::numeric) END"
 
-# Outcomes of one chunk (`chunk` = its index) or of the whole job (`chunk` NULL, the chord's body), with the first
-# outcome at the chunk's (or the job's) first item: `outputs`, one JSON array (one encoding per chunk, not per item),
-# and `errors`, NULL where the item succeeded (ROWS FROM pads a shorter array with NULLs: no errors, no array).
+# Outcomes of one chunk (`chunk` = its index), the first at the chunk's first item: `outputs`, one JSON array (one
+# encoding per chunk, not per item), and `errors`, NULL where the item succeeded (ROWS FROM pads a shorter array with
+# NULLs: no errors, no array).
 # Items are inserted in index order, so racing recorders of the same items queue instead of deadlocking; a chunk row
 # grows only by the rows this very statement wrote. Returns (job type, workload, status, items expected, items
 # recorded, of which failed, chunk rows to update, chunk rows updated); nothing is written when the job is not running
@@ -34,9 +34,7 @@ RECORD = f"""
 WITH job AS (
     SELECT job_type, workload, status, chunk_size, items FROM {JOBS} WHERE id = %(job)s::uuid
 ), span AS (
-    SELECT coalesce(%(chunk)s::int * chunk_size, 0) AS first,
-           CASE WHEN %(chunk)s::int IS NULL THEN items
-                ELSE least(chunk_size, items - %(chunk)s::int * chunk_size) END AS expected
+    SELECT %(chunk)s::int * chunk_size AS first, least(chunk_size, items - %(chunk)s::int * chunk_size) AS expected
     FROM job
 ), written AS (
     INSERT INTO {ITEMS} AS item (job_id, index, state, output, error, attempts, writes)
