@@ -1,10 +1,12 @@
 """The Celery application. Configuration lives in Django settings under the CELERY_ namespace."""
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 from celerity.observability import multiproc
+from config import heap
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # Before anything imports prometheus_client: a worker's pool children write their samples to files (multiproc.py).
@@ -18,3 +20,13 @@ app.autodiscover_tasks()
 import celerity.db.connections  # noqa: E402 - signal handlers, registered once the app is configured
 import celerity.observability.tasksignals  # noqa: E402
 import celerity.observability.worker  # noqa: E402,F401
+
+
+@signals.worker_process_init.connect
+def _freeze_child_heap(**_: Any) -> None:
+    heap.freeze()  # a pool child, once it has initialised (config/heap.py says why)
+
+
+@signals.worker_ready.connect
+def _freeze_parent_heap(**_: Any) -> None:
+    heap.freeze()  # the worker's parent decodes every message

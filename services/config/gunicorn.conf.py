@@ -29,6 +29,13 @@ def on_starting(server: object) -> None:
             os.remove(os.path.join(directory, name))
 
 
+def post_worker_init(worker: object) -> None:
+    """The app is loaded in this worker: its startup objects leave the collector's way (config/heap.py)."""
+    from config import heap
+
+    heap.freeze()
+
+
 def child_exit(server: object, worker: object) -> None:
     """A worker exited (max_requests, timeout, crash): drop its live gauges, keep its counters."""
     from prometheus_client import multiprocess

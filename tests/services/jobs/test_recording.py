@@ -199,6 +199,29 @@ def test_a_failing_batch_write_is_left_to_the_body(
     assert Job.objects.get(id=job.id).result == {"sum": 1, "count": 2}
 
 
+def test_a_buffer_written_after_its_job_failed_and_was_retried_leaves_the_retried_items_alone(
+    started_job: Callable[..., Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process still holds a member's outcome when the body (which wrote it from the header's results) fails
+    the job and a retry resets the failed item: writing that old outcome now must not answer for the retry."""
+    monkeypatch.setattr("celerity.jobs.services.rerunning.job_publish", lambda **_: 0)
+    job = started_job(Workload.CHORD, items=2, chunk_size=2)
+    always_fails = {"fail_rate": 1.0}
+    failure = chords.chord_member_run(
+        job_id=str(job.id), job_type="chord", index=0, has_inputs=False, options=always_fails
+    )
+    assert failure[1] is not None, "item 0 failed, and its outcome is still in this process' buffer"
+    done = chords.chord_member_run(job_id=str(job.id), job_type="chord", index=1, has_inputs=False, options={})
+    assert services.job_chord_record(job_id=str(job.id), outcomes=[failure, done]) == 2
+    assert Job.objects.get(id=job.id).status == JobStatus.FAILED
+    services.job_retry(job_id=job.id)
+    assert Item.objects.get(job=job, index=0).state == ItemState.PENDING
+    assert services.chord_members_flush() == 0
+    assert Item.objects.get(job=job, index=0).state == ItemState.PENDING, "the retry's own run records it"
+    assert services.job_item_record(job_id=str(job.id), index=0, outcome=(0, None)) is True
+    assert Job.objects.get(id=job.id).result == {"sum": 1, "count": 2}
+
+
 def test_chord_members_of_a_stopped_job_record_nothing(started_job: Callable[..., Job]) -> None:
     job = started_job(Workload.CHORD, items=5, chunk_size=5)
     services.job_cancel(job_id=job.id)

@@ -118,7 +118,9 @@ FROM job
 
 # Outcomes of some of a job's items, any indexes (a chord's members, buffered by one worker process, or the ones its
 # body found missing): inserted in index order, only while the job runs, and added to their chunk rows, which are
-# locked in index order (racing writers queue on the first row they share, as RECORD's do). Returns (job type,
+# locked in index order (racing writers queue on the first row they share, as RECORD's do). Only rows that do not
+# exist are written (a chord's first run creates them all; a retry resets rows to PENDING and runs other tasks), so a
+# buffer written late, after its job failed and was retried, cannot overwrite a retried item. Returns (job type,
 # workload, rows written, of which failed), or no row when the job is not running.
 MEMBERS_RECORD = f"""
 WITH job AS (
@@ -130,7 +132,7 @@ WITH job AS (
     FROM job, ROWS FROM (unnest(%(indexes)s::int[]), jsonb_array_elements(%(outputs)s::jsonb),
                          unnest(%(errors)s::text[])) AS v(index, output, error)
     ORDER BY v.index
-    {UPSERT}
+    ON CONFLICT (job_id, index) DO NOTHING
     RETURNING index, state, output
 ), per_chunk AS (
     SELECT w.index / job.chunk_size AS k, count(*) FILTER (WHERE w.state = {DONE}) AS done,
