@@ -95,5 +95,6 @@ def job_chord_record_task(outcomes: list[Outcome], job_id: str) -> int:
 
 @shared_task(base=JobTask, name="celerity.jobs.job_fail", ignore_result=True)
 def job_fail_task(request: Any, exc: BaseException, traceback: Any, *, job_id: str) -> None:
-    """Errback of every job task: Celery runs it in the failing worker with the exception, and the job fails."""
-    services.job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+    """Errback of every job task: Celery runs it in the failing worker with the exception, and the job fails (a chord
+    whose member Celery revoked runs again instead: services/failing.py)."""
+    services.job_task_failed(job_id=job_id, exc=exc)

@@ -8,10 +8,12 @@
 - `publishing`: publish a job's canvases in pipelined round trips (a chord's header message by message).
 - `uploading`: create a job from a stream of NDJSON lines, copied to Postgres in batches.
 - `rerunning`: retry a failed job's failed items.
+- `failing`: a job task failed: the job fails, unless a chord member was revoked under it (the chord runs again).
 - `finishing`: finish, fail and cancel jobs, each through one guarded UPDATE.
 """
 
 from celerity.jobs.services.chords import chord_member_run, chord_members_flush, job_chord_record
+from celerity.jobs.services.failing import job_task_failed
 from celerity.jobs.services.finishing import job_cancel, job_fail, job_finish
 from celerity.jobs.services.recording import (
     chain_step,
@@ -46,5 +48,6 @@ __all__ = [
     "job_publish",
     "job_retry",
     "job_start",
+    "job_task_failed",
     "job_upload",
 ]
