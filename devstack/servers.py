@@ -28,6 +28,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int, attempts: int = 200) -> int:
+    """The first of `count` consecutive free ports (a stack's workers and reconciler serve on metrics_port + n). A
+    port from the kernel alone says nothing of its neighbours, which outgoing connections may hold."""
+    for _ in range(attempts):
+        first = free_port()
+        if first + count <= 65535 and all(port_free(first + n) for n in range(1, count)):
+            return first
+    raise OSError(f"no {count} consecutive free ports on 127.0.0.1 after {attempts} tries")
+
+
 def port_free(port: int) -> bool:
     """Nothing listens on 127.0.0.1:port (a port in TIME_WAIT counts as free, as it does for our servers)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -98,6 +98,13 @@ def local_stack(
     port = port or int(os.environ.get("PORT", "8000"))
     if not servers.port_free(port):
         raise StackError(f"port {port} is in use (another `make run`?); stop it or set PORT=<free port>")
+    # Each worker pool and the reconciler serve /metrics and /healthz on metrics_port + n: one that cannot listen
+    # would never be ready, and the start would wait out its whole timeout instead of saying why.
+    if taken := [p for p in range(metrics_port, metrics_port + len(pools) + 1) if not servers.port_free(p)]:
+        raise StackError(
+            f"port(s) {', '.join(map(str, taken))} in use: the workers and the reconciler serve on "
+            f"{metrics_port}-{metrics_port + len(pools)}; set METRICS_PORT=<first of {len(pools) + 1} free ports>"
+        )
     group = processes.ProcessGroup()
     supervisor = Supervisor(group, Probing(startup_grace=float(os.environ.get("CELERITY_READY_TIMEOUT", "90"))))
     scaler: LocalAutoscaler | None = None

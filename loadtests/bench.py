@@ -77,14 +77,14 @@ def _db(url: str, db: int) -> str:
 def systems(console: Console) -> Iterator[tuple[Celerity, Baseline, str]]:
     """A local Celerity stack (no autoscaling: both sides keep 2 pools of 2 processes) and the baseline's workers."""
     from devstack import processes, stack
-    from devstack.servers import free_port
+    from devstack.servers import free_port, free_ports
 
     rundir = stack.RUN_DIR / "bench"
     with ExitStack() as stack_:
         console.print(f">> starting a local Celerity stack in {rundir} and the bare-Celery baseline beside it")
         info = stack_.enter_context(
             stack.local_stack(
-                rundir, port=free_port(), metrics_port=free_port(), persistent=False, progress=False, autoscale=False
+                rundir, port=free_port(), metrics_port=free_ports(3), persistent=False, progress=False, autoscale=False
             )
         )
         baseline_url = _db(info.redis_url, BASELINE_DB)

@@ -43,7 +43,7 @@ def connect(
         yield Target(url.rstrip("/"), token, Sources(urls=list(metrics_urls or [])))
         return
     from devstack import stack
-    from devstack.servers import free_port
+    from devstack.servers import free_port, free_ports
 
     running = stack.read_running(stack.RUN_DIR)
     if running:
@@ -59,7 +59,7 @@ def connect(
     rundir = rundir or stack.RUN_DIR / "loadtest"
     say(f">> no local stack is running: starting one in {rundir} for this load test (stopped afterwards)")
     with stack.local_stack(
-        rundir, port=free_port(), metrics_port=free_port(), echo_logs=False, persistent=False, progress=False
+        rundir, port=free_port(), metrics_port=free_ports(3), echo_logs=False, persistent=False, progress=False
     ) as info:
         yield Target(
             info.api_url, info.token, local_sources(rundir, info.worker_metrics), info.database_url, origin="started"

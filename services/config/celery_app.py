@@ -22,11 +22,16 @@ import celerity.observability.tasksignals  # noqa: E402
 import celerity.observability.worker  # noqa: E402,F401
 
 
+@signals.worker_init.connect
+def _freeze_heap_before_the_pool_forks(**_: Any) -> None:
+    heap.freeze()  # the children inherit it frozen (config/heap.py says why)
+
+
 @signals.worker_process_init.connect
 def _freeze_child_heap(**_: Any) -> None:
-    heap.freeze()  # a pool child, once it has initialised (config/heap.py says why)
+    heap.freeze(collect=False)  # what the child added since; never a collection right after a fork
 
 
 @signals.worker_ready.connect
 def _freeze_parent_heap(**_: Any) -> None:
-    heap.freeze()  # the worker's parent decodes every message
+    heap.freeze()  # the worker's parent decodes every message: what it loaded since the fork

@@ -33,7 +33,7 @@ def post_worker_init(worker: object) -> None:
     """The app is loaded in this worker: its startup objects leave the collector's way (config/heap.py)."""
     from config import heap
 
-    heap.freeze()
+    heap.freeze(collect=False)  # a freshly forked worker never collects now (config/heap.py)
 
 
 def child_exit(server: object, worker: object) -> None:

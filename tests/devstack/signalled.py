@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 from devstack import processes
-from devstack.servers import free_port, port_free
+from devstack.servers import free_port, free_ports, port_free
 
 STARTED_WITHIN = 240.0  # seconds for a stack to come up on a busy 2-core CI machine (a bound, never an assertion)
 STOPPED_WITHIN = 120.0  # seconds for everything to stop: the workers' grace (30 s here) plus the servers
@@ -46,7 +46,7 @@ def isolated_env(rundir: Path) -> dict[str, str]:
         "CELERITY_STOP_GRACE": "30",
         "CELERITY_READY_TIMEOUT": str(STARTED_WITHIN),
         "PORT": str(free_port()),
-        "METRICS_PORT": str(free_port()),
+        "METRICS_PORT": str(free_ports(3)),
     }
 
 
@@ -76,11 +76,20 @@ def output(rundir: Path) -> str:
     return (rundir / "command.log").read_text(errors="replace")
 
 
+def log_tails(rundir: Path, lines: int = 15) -> str:
+    """The last lines of every process log the command's stack wrote, to say why it did not come up."""
+    tails = []
+    for log in sorted(rundir.glob("**/logs/*.log")):
+        text = log.read_text(errors="replace").splitlines()[-lines:]
+        tails.append(f"--- {log.relative_to(rundir)}\n" + "\n".join(text))
+    return "\n".join(tails)
+
+
 def wait_for(ready: Callable[[], bool], proc: subprocess.Popen[bytes], rundir: Path, what: str) -> None:
     deadline = time.monotonic() + STARTED_WITHIN
     while not ready():
         if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen (exit {proc.poll()}):\n{output(rundir)[-3000:]}")
+            pytest.fail(f"{what} did not happen (exit {proc.poll()}):\n{output(rundir)[-3000:]}\n{log_tails(rundir)}")
         time.sleep(0.25)
 
 

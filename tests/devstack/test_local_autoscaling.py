@@ -11,7 +11,7 @@ import redis
 import requests
 
 from devstack import stack
-from devstack.servers import free_port
+from devstack.servers import free_port, free_ports
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ def test_a_burst_adds_bulk_workers_and_the_drain_removes_them(tmp_path: Path, mo
     monkeypatch.setenv("CELERITY_HEARTBEAT_INTERVAL", "1")
     monkeypatch.setenv("CELERITY_STOP_GRACE", "30")
     with stack.local_stack(
-        tmp_path, port=free_port(), metrics_port=free_port(), persistent=False, progress=False
+        tmp_path, port=free_port(), metrics_port=free_ports(3), persistent=False, progress=False
     ) as info:
         assert info.autoscaled == "bulk"
         client = redis.Redis.from_url(info.redis_url)

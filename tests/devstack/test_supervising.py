@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from devstack import processes, stack
-from devstack.servers import free_port
+from devstack.servers import free_port, free_ports
 from devstack.supervising import Launch, Probing, Restart, Supervisor, backoff_delay, http_ok
 
 FAST = Probing(every=0.05, failures=2, startup_grace=0.0, backoff=0.2, max_backoff=0.8, settle=600.0)
@@ -120,7 +120,7 @@ def test_a_killed_worker_of_a_local_stack_is_restarted_and_takes_work(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CELERITY_STOP_GRACE", "30")
     with stack.local_stack(
-        tmp_path, port=free_port(), metrics_port=free_port(), persistent=False, progress=False, autoscale=False
+        tmp_path, port=free_port(), metrics_port=free_ports(3), persistent=False, progress=False, autoscale=False
     ) as info:
         killed = {name: info.pids[name] for name in ("worker-default", "worker-bulk")}
         for pid in killed.values():

@@ -19,7 +19,7 @@ def test_every_scenario_on_the_tiny_profile_is_correct_audited_and_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from devstack import stack
-    from devstack.servers import free_port
+    from devstack.servers import free_port, free_ports
 
     for name in ("REDIS_URL", "DATABASE_URL", "REDIS_RESULT_URL", "DJANGO_SETTINGS_MODULE"):
         monkeypatch.delenv(name, raising=False)  # the stack's own embedded servers, not the test session's
@@ -27,7 +27,12 @@ def test_every_scenario_on_the_tiny_profile_is_correct_audited_and_reported(
     monkeypatch.setenv("CELERITY_STOP_GRACE", "10")
     console = Console(file=io.StringIO(), width=200, record=True)
     with stack.local_stack(
-        tmp_path / "run", port=free_port(), metrics_port=free_port(), persistent=False, progress=False, autoscale=False
+        tmp_path / "run",
+        port=free_port(),
+        metrics_port=free_ports(3),
+        persistent=False,
+        progress=False,
+        autoscale=False,
     ) as info:
         monkeypatch.setattr(stack, "RUN_DIR", tmp_path / "run")  # read_running() finds this stack, as after `make run`
         code = main(["run", "--scenario", "all", "--profile", "tiny", "--out", str(tmp_path / "out")], console=console)

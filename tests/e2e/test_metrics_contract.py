@@ -22,7 +22,7 @@ from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import stack
-from devstack.servers import free_port
+from devstack.servers import free_port, free_ports
 from devstack.stack import StackInfo
 from tests.e2e import workload
 from tests.monitoring.promql import VARIABLE_VALUE, Selector, referenced_metric_names, referenced_selectors
@@ -100,7 +100,7 @@ def live_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stac
     monkeypatch.setenv("CELERITY_WORKER_LOST_RETRY_DELAY", "1")  # the lost worker's chunk comes back after 1 s
     monkeypatch.setenv("CELERITY_STOP_GRACE", "20")
     with stack.local_stack(
-        rundir, port=free_port(), metrics_port=free_port(), persistent=False, progress=False, autoscale=False
+        rundir, port=free_port(), metrics_port=free_ports(3), persistent=False, progress=False, autoscale=False
     ) as info:
         yield info
 

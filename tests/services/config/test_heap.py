@@ -40,7 +40,7 @@ def frozen_after(code: str) -> int:
     return int(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("signal", ["worker_process_init", "worker_ready"])
+@pytest.mark.parametrize("signal", ["worker_init", "worker_process_init", "worker_ready"])
 def test_a_worker_process_freezes_its_startup_heap(signal: str) -> None:
     assert frozen_after(CELERY_HOOK.format(signal=signal)) > 10_000, "Django, Celery and the app are frozen"
 
