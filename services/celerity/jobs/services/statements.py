@@ -23,6 +23,14 @@ UPSERT = f"""
 # The chunk's `total`: Σ of the numeric outputs (rounded), the sum the demo squares report; NULL for other outputs.
 NUMBER = "CASE WHEN jsonb_typeof({0}.output) = 'number' THEN round(({0}.output)::numeric) END"
 
+# What a statement's `written` CTE (RETURNING index, state, output) adds to each chunk row it touched.
+PER_CHUNK = f"""per_chunk AS (
+    SELECT w.index / job.chunk_size AS k, count(*) FILTER (WHERE w.state = {DONE}) AS done,
+           count(*) FILTER (WHERE w.state = {FAILED}) AS failed,
+           coalesce(sum({NUMBER.format("w")}) FILTER (WHERE w.state = {DONE}), 0) AS total
+    FROM written AS w, job GROUP BY 1
+)"""  # noqa: S608 - no value in it: columns and states from the models
+
 # Outcomes of one chunk (`chunk` = its index), the first at the chunk's first item: `outputs`, one JSON array (one
 # encoding per chunk, not per item), and `errors`, NULL where the item succeeded (ROWS FROM pads a shorter array with
 # NULLs: no errors, no array).
@@ -47,12 +55,7 @@ WITH job AS (
     ORDER BY v.n
     {UPSERT}
     RETURNING index, state, output
-), per_chunk AS (
-    SELECT w.index / job.chunk_size AS k, count(*) FILTER (WHERE w.state = {DONE}) AS done,
-           count(*) FILTER (WHERE w.state = {FAILED}) AS failed,
-           coalesce(sum({NUMBER.format("w")}) FILTER (WHERE w.state = {DONE}), 0) AS total
-    FROM written AS w, job GROUP BY 1
-), updated AS (
+), {PER_CHUNK}, updated AS (
     UPDATE {CHUNKS} AS c
     SET done = c.done + p.done, failed = c.failed + p.failed, total = c.total + p.total,
         complete = c.done + p.done + c.failed + p.failed = c.stop - c.start
@@ -134,12 +137,7 @@ WITH job AS (
     ORDER BY v.index
     ON CONFLICT (job_id, index) DO NOTHING
     RETURNING index, state, output
-), per_chunk AS (
-    SELECT w.index / job.chunk_size AS k, count(*) FILTER (WHERE w.state = {DONE}) AS done,
-           count(*) FILTER (WHERE w.state = {FAILED}) AS failed,
-           coalesce(sum({NUMBER.format("w")}) FILTER (WHERE w.state = {DONE}), 0) AS total
-    FROM written AS w, job GROUP BY 1
-), locked AS (
+), {PER_CHUNK}, locked AS (
     SELECT c.index FROM {CHUNKS} AS c
     WHERE c.job_id = %(job)s::uuid AND c.index IN (SELECT k FROM per_chunk)
     ORDER BY c.index FOR UPDATE
