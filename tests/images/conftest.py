@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,30 @@ class Stack:
         return f"http://127.0.0.1:{web.pod.port('http')}{path}"
 
 
+@contextlib.contextmanager
+def started(pods: dict[str, Pod], workdir: Path, suffix: str, deployed: Callable[[Pod], bool]) -> Iterator[Stack]:
+    """The pods' Jobs run to completion, then the Deployments `deployed` picks running and started, as a kubelet
+    would; every container removed and the work directory deleted afterwards."""
+    result = Stack(pods, workdir)
+    try:
+        for name, pod in pods.items():
+            if pod.workload["kind"] == "Job":
+                running, code = kubelet.run_job(pod, suffix=suffix, workdir=workdir)
+                result.running[name], result.exit_codes[name] = running, code
+                assert code == 0, f"the Job {name} failed ({code})\n{running.logs()}"
+        for name, pod in pods.items():
+            if pod.workload["kind"] == "Deployment" and deployed(pod):
+                result.running[name] = kubelet.run(pod, suffix=suffix, workdir=workdir)
+        for running in result.running.values():
+            if running.pod.workload["kind"] == "Deployment":
+                kubelet.wait_started(running)
+        yield result
+    finally:
+        for running in result.running.values():
+            podman.remove(running.container)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def stack(images: dict[str, str]) -> Iterator[Stack]:
     """The migration Job run to completion, then every Deployment of the services image running and started.
@@ -174,21 +198,5 @@ def stack(images: dict[str, str]) -> Iterator[Stack]:
     suffix = f"{os.getpid()}"
     with host_datastores(workdir) as overrides:
         pods = rendered_pods(overrides)
-        result = Stack(pods, workdir)
-        try:
-            for name, pod in pods.items():
-                if pod.workload["kind"] == "Job":
-                    running, code = kubelet.run_job(pod, suffix=suffix, workdir=workdir)
-                    result.running[name], result.exit_codes[name] = running, code
-                    assert code == 0, f"the Job {name} failed ({code})\n{running.logs()}"
-            for name, pod in pods.items():
-                if pod.workload["kind"] == "Deployment" and pod.container["image"] == images["services"]:
-                    result.running[name] = kubelet.run(pod, suffix=suffix, workdir=workdir)
-            for running in result.running.values():
-                if running.pod.workload["kind"] == "Deployment":
-                    kubelet.wait_started(running)
+        with started(pods, workdir, suffix, lambda pod: pod.container["image"] == images["services"]) as result:
             yield result
-        finally:
-            for running in result.running.values():
-                podman.remove(running.container)
-            shutil.rmtree(workdir, ignore_errors=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,8 @@ import pytest
 import requests
 
 from tests.charts.rendering import REPO_ROOT, ci_values, pod_templates, render_chart
-from tests.images import kubelet, podman
-from tests.images.conftest import Stack, host_values
+from tests.images import podman
+from tests.images.conftest import Stack, host_values, started
 from tests.images.datastores import host_datastores
 from tests.images.pods import Pod
 from tests.images.test_containers import AUTH, finished, submit
@@ -56,24 +55,8 @@ def examples_stack(images: dict[str, str]) -> Iterator[Stack]:
             objects = render_chart(examples_values(), validate=False)
             (owner,) = [o for o, _ in pod_templates(objects) if o["metadata"]["name"] == name]
             pods[name] = Pod(owner, objects, overrides)
-        stack = Stack(pods, workdir)
-        try:
-            for name, pod in pods.items():
-                if pod.workload["kind"] == "Job":
-                    running, code = kubelet.run_job(pod, suffix=suffix, workdir=workdir)
-                    stack.running[name], stack.exit_codes[name] = running, code
-                    assert code == 0, f"the Job {name} failed ({code})\n{running.logs()}"
-            for name, pod in pods.items():
-                if pod.workload["kind"] == "Deployment":
-                    stack.running[name] = kubelet.run(pod, suffix=suffix, workdir=workdir)
-            for running in stack.running.values():
-                if running.pod.workload["kind"] == "Deployment":
-                    kubelet.wait_started(running)
+        with started(pods, workdir, suffix, lambda pod: True) as stack:
             yield stack
-        finally:
-            for running in stack.running.values():
-                podman.remove(running.container)
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_the_examples_image_runs_the_web_the_pools_and_the_migrations(examples_stack: Stack) -> None:
