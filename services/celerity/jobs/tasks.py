@@ -38,7 +38,8 @@ def job_start_task(job_id: str) -> None:
 def item_run_task(
     job_type: str, index: int, job_id: str, has_inputs: bool = False, options: dict[str, Any] | None = None
 ) -> Outcome:
-    """A chord's header member: it records its own item, and its outcome is the result the chord's body receives."""
+    """A chord's header member: its process writes its outcome in a batch (`services.chords`), and the chord's body
+    receives it among the header's results."""
     return services.chord_member_run(
         job_type=job_type, job_id=job_id, index=index, has_inputs=has_inputs, options=options or {}
     )

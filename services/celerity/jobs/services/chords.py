@@ -27,7 +27,7 @@ from django.db import DatabaseError, connection
 from celerity.db.retrying import retrying
 from celerity.jobs.models import Job, JobChunk, JobStatus
 from celerity.jobs.services import statements
-from celerity.jobs.services.recording import ITEM_LOCK, count_recorded, finish_if_complete, output_json
+from celerity.jobs.services.recording import ITEM_LOCK, count_recorded, finish_if_complete, outcomes_encoded
 from celerity.jobs.services.running import Outcome, item_input_run
 
 logger = logging.getLogger(__name__)
@@ -81,28 +81,21 @@ def chord_member_run(
 
 
 def chord_members_flush() -> int:
-    """Write this process' buffered member outcomes now (tests, and a worker that wants its buffer empty)."""
+    """Write this process' buffered member outcomes now (the tests' way to empty it)."""
     return _members.flush()
 
 
 def members_record(*, job_id: str, outcomes: Mapping[int, Outcome]) -> int:
     """Write some members' outcomes in one statement, in index order; returns how many were newly written."""
     indexes = sorted(outcomes)
-    values = [outcomes[i] for i in indexes]
-    encoded = [output_json(output) if error is None else (None, error) for output, error in values]
-    errors = [not_json or error for (_, error), (_, not_json) in zip(values, encoded, strict=True)]
-    params: dict[str, Any] = {
-        "job": job_id,
-        "indexes": indexes,
-        "outputs": "[" + ",".join(text or "null" for text, _ in encoded) + "]",
-        "errors": errors if any(e is not None for e in errors) else [],
-    }
+    outputs, errors = outcomes_encoded([outcomes[i] for i in indexes])
     with connection.cursor() as cursor:
+        params: dict[str, Any] = {"job": job_id, "indexes": indexes, "outputs": outputs, "errors": errors}
         cursor.execute(statements.MEMBERS_RECORD, params)
         row = cursor.fetchone()
     if row is None:
         return 0  # the job stopped (cancelled, failed) or never existed
-    job_type, workload, written, failed, _ = row
+    job_type, workload, written, failed = row
     count_recorded(job_type, workload, written, failed)
     return int(written)
 

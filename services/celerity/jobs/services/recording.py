@@ -3,7 +3,7 @@
 - an item row is created only when its outcome is recorded (`INSERT … ON CONFLICT`, which updates only a row that a
   retry reset to PENDING), so a redelivered chunk or member writes nothing, and `writes` stays one per attempt;
 - a chunk row grows only by the item rows inserted *in the same statement*, or is SET from its item rows (a group's
-  last member, a chord's body): an outcome is counted exactly when it is written, so nothing counts twice;
+  last member): an outcome is counted exactly when it is written, so nothing counts twice;
 - the completion check runs after every recording's commit, even one that wrote nothing, so a worker lost between
   its commit and its check is made good by the redelivery.
 
@@ -125,8 +125,7 @@ def _item_insert(cursor: Any, job_id: str, index: int, outcome: Outcome) -> tupl
 def items_write(job_id: str, chunk_index: int, outcomes: Sequence[Outcome]) -> tuple[int, int, str, str]:
     """(items newly recorded, of which failed, job type, workload) for one chunk's outcomes."""
     started = time.perf_counter()
-    outputs, outcomes = _encoded(outcomes)
-    errors = [error for _, error in outcomes] if any(error is not None for _, error in outcomes) else []
+    outputs, errors = outcomes_encoded(outcomes)
     with connection.cursor() as cursor:
         cursor.execute(statements.RECORD, {"job": job_id, "chunk": chunk_index, "outputs": outputs, "errors": errors})
         row = cursor.fetchone()
@@ -155,17 +154,20 @@ def output_json(output: Json) -> tuple[str | None, str | None]:
         return None, f"the output is not JSON: {type(exc).__name__}: {exc}"[:2000]
 
 
-def _encoded(outcomes: Sequence[Outcome]) -> tuple[str, Sequence[Outcome]]:
-    """The outputs as one JSON array, encoded once per chunk. Only when that fails is each output encoded on its own
-    (`output_json`), to fail just the items whose output is not JSON."""
+def outcomes_encoded(outcomes: Sequence[Outcome]) -> tuple[str, list[str | None]]:
+    """(the outputs as one JSON array, the errors: None where an item succeeded, or [] when none failed), as the
+    recording statements take them. The outputs are encoded once per chunk; only when that fails is each encoded on
+    its own (`output_json`), to fail just the items whose output is not JSON."""
     try:
-        return json.dumps([output for output, _ in outcomes], allow_nan=False), outcomes
+        outputs = json.dumps([output for output, _ in outcomes], allow_nan=False)
     except (TypeError, ValueError):
         checked: list[Outcome] = []
         for output, error in outcomes:
             _, not_json = output_json(output)
             checked.append((output, error) if not_json is None else (None, not_json))
-        return json.dumps([output for output, _ in checked]), checked
+        outcomes, outputs = checked, json.dumps([output for output, _ in checked])
+    errors = [error for _, error in outcomes] if any(error is not None for _, error in outcomes) else []
+    return outputs, errors
 
 
 def count_recorded(job_type: str, workload: str, recorded: int, failed: int) -> None:

@@ -124,7 +124,8 @@ FROM job
 # locked in index order (racing writers queue on the first row they share, as RECORD's do). Only rows that do not
 # exist are written (a chord's first run creates them all; a retry resets rows to PENDING and runs other tasks), so a
 # buffer written late, after its job failed and was retried, cannot overwrite a retried item. Returns (job type,
-# workload, rows written, of which failed), or no row when the job is not running.
+# workload, rows written, of which failed), or no row when the job is not running. (A data-modifying CTE runs
+# whether or not the query reads it: `updated` does its work unread.)
 MEMBERS_RECORD = f"""
 WITH job AS (
     SELECT job_type, workload, chunk_size FROM {JOBS} WHERE id = %(job)s::uuid AND status = '{RUNNING}'
@@ -150,6 +151,6 @@ WITH job AS (
     RETURNING 1
 )
 SELECT job_type, workload, (SELECT coalesce(sum(done + failed), 0) FROM per_chunk)::int,
-       (SELECT coalesce(sum(failed), 0) FROM per_chunk)::int, (SELECT count(*) FROM updated)::int
+       (SELECT coalesce(sum(failed), 0) FROM per_chunk)::int
 FROM job
 """  # noqa: S608 - table names and states from the models; values are bound parameters
