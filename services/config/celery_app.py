@@ -6,7 +6,7 @@ from typing import Any
 from celery import Celery, signals
 
 from celerity.observability import multiproc
-from config import heap
+from config import heap, results
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # Before anything imports prometheus_client: a worker's pool children write their samples to files (multiproc.py).
@@ -14,6 +14,7 @@ multiproc.configure_for_worker()
 
 app = Celery("celerity")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.backend_cls = results.PATH  # the Redis result backend without a publisher's subscriptions (config/results.py)
 app.autodiscover_tasks()
 # Signal handlers: database connections reused across tasks (celerity/db/connections.py says why); task metrics
 # everywhere tasks are published or run; the parent's metrics server and heartbeat.

@@ -204,7 +204,7 @@ def test_a_buffer_written_after_its_job_failed_and_was_retried_leaves_the_retrie
 ) -> None:
     """A worker process still holds a member's outcome when the body (which wrote it from the header's results) fails
     the job and a retry resets the failed item: writing that old outcome now must not answer for the retry."""
-    monkeypatch.setattr("celerity.jobs.services.rerunning.job_publish", lambda **_: 0)
+    monkeypatch.setattr("celerity.jobs.services.rerunning.job_publish_after_commit", lambda **_: None)
     job = started_job(Workload.CHORD, items=2, chunk_size=2)
     always_fails = {"fail_rate": 1.0}
     failure = chords.chord_member_run(

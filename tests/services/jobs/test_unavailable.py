@@ -3,6 +3,7 @@ request held open, and a job accepted while the broker is down is not lost."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -11,8 +12,8 @@ from django.db import connection
 from django.test import Client
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from celerity.jobs import services
-from celerity.jobs.models import Job, JobStatus, Workload
+from celerity.jobs import selectors, services
+from celerity.jobs.models import Item, ItemState, Job, JobStatus, Workload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,6 +52,34 @@ def test_a_job_submitted_while_the_broker_is_down_is_accepted_and_left_to_the_re
     response = api_client.post("/api/jobs", {"workload": "chunked", "items": 10}, content_type="application/json")
     assert response.status_code == 202, response.content
     assert Job.objects.get(id=response.json()["id"]).status == JobStatus.PENDING
+
+
+def test_a_retry_while_the_broker_is_down_is_accepted_and_left_to_the_reconciler(
+    api_client: Client, started_job: Callable[..., Job], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry's change is committed before its publish: a broker away then must not answer 503 (a client retrying
+    it would get 409, the job being running already), and the job stays running with its failed items pending."""
+    job = started_job(Workload.CHUNKED, items=10, chunk_size=10)
+    services.job_chunk_run(
+        job_id=str(job.id),
+        job_type="chunked",
+        chunk_index=0,
+        start=0,
+        stop=10,
+        has_inputs=False,
+        options={"fail_rate": 1.0},
+    )
+    assert Job.objects.get(id=job.id).status == JobStatus.FAILED
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr("celerity.jobs.services.submitting.job_publish", refused)
+    response = api_client.post(f"/api/jobs/{job.id}/retry")
+    assert response.status_code == 202, response.content
+    assert Job.objects.get(id=job.id).status == JobStatus.RUNNING
+    assert set(Item.objects.filter(job_id=job.id).values_list("state", flat=True)) == {ItemState.PENDING}
+    assert selectors.job_open_chunks(job_id=job.id) == [0], "the reconciler finds the chunk open"
 
 
 def test_a_broker_error_in_a_request_answers_503(api_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:

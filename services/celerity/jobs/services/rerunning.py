@@ -3,9 +3,10 @@ runs again when they are recorded, over the stored successes plus the new result
 
 One transaction turns the job back to running and its failed items to PENDING (their chunk rows lose them from
 `failed` and reopen); after the commit, the reopened chunks are published (`job_publish`, which sends a retry's
-canvases, `celerity.jobs.reruns`). The recorders write an outcome only where an item has none or is PENDING, so the
-successes stay as they were and each retried item gains one attempt. Items a task error left without any outcome
-(a job failed by `job_fail`) run too: their chunks are open.
+canvases, `celerity.jobs.reruns`; with the broker away, the retry is still accepted and the reconciler publishes
+them once it is back). The recorders write an outcome only where an item has none or is PENDING, so the successes
+stay as they were and each retried item gains one attempt. Items a task error left without any outcome (a job failed
+by `job_fail`) run too: their chunks are open.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db import connection, transaction
 from celerity.jobs import selectors
 from celerity.jobs.errors import JobNotFoundError, JobStateError
 from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobStatus
-from celerity.jobs.services.submitting import job_publish
+from celerity.jobs.services.submitting import job_publish_after_commit
 
 # Failed items back to PENDING, and their chunk rows reopened without them; returns the chunks reopened.
 RESET = f"""
@@ -48,7 +49,7 @@ def job_retry(*, job_id: uuid.UUID | str) -> Job:
         with connection.cursor() as cursor:
             cursor.execute(RESET, {"job": str(job_id), "chunk_size": job.chunk_size})
         reopened = selectors.job_open_chunks(job_id=job_id)
-        transaction.on_commit(lambda: job_publish(job_id=str(job_id), chunks=reopened))
+        transaction.on_commit(lambda: job_publish_after_commit(job_id=str(job_id), chunks=reopened))
     retried = selectors.job_get(job_id=job_id)
     assert retried is not None
     return retried

@@ -180,15 +180,17 @@ def broker_failure(exc: BaseException) -> bool:
     return isinstance(exc, AttributeError) and bool(frames) and "/kombu/" in frames[-1].filename
 
 
-def _publish_after_start(job_id: str) -> None:
-    """A publish the broker cut off leaves `published_at` empty and the job running in Postgres: the reconciler
-    publishes it again. It must not fail the job (the start's errback would)."""
+def job_publish_after_commit(*, job_id: str, chunks: Sequence[int] | None = None) -> None:
+    """`job_publish` once a start or a retry has committed the job `running`. A publish the broker cut off leaves
+    the job running with its work unpublished (`published_at` empty, or the retried chunks open): the reconciler
+    publishes it again. It must fail neither the job (the start's errback would) nor the retry's request, whose
+    change is committed."""
     try:
-        job_publish(job_id=job_id)
+        job_publish(job_id=job_id, chunks=chunks)
     except Exception as exc:
         if not broker_failure(exc):
             raise
-        log.warning("job %s started, its publishing cut off (the reconciler will publish it): %s", job_id, exc)
+        log.warning("job %s running, its publishing cut off (the reconciler will publish it): %s", job_id, exc)
 
 
 @retrying(lock=CHUNK_LOCK)
@@ -207,7 +209,7 @@ def job_start(*, job_id: str) -> None:
         Job.objects.filter(id=job_id, status=JobStatus.PENDING).update(
             status=JobStatus.RUNNING, started_at=timezone.now()
         )
-        transaction.on_commit(lambda: _publish_after_start(job_id))
+        transaction.on_commit(lambda: job_publish_after_commit(job_id=job_id))
 
 
 @atomic_with_retry(lock=CHUNK_LOCK)
