@@ -171,3 +171,23 @@ def test_the_command_runs_one_pass_over_the_real_broker_and_database(sent: dict[
     assert Job.objects.get(id=job.id).redrives == 1
     assert RECONCILER_JOBS_STUCK._value.get() >= 1
     assert RECONCILER_LAST_RUN_TIMESTAMP_SECONDS._value.get() > 0
+
+
+def test_a_pass_whose_redrive_the_broker_refuses_is_skipped_not_crashed(
+    started_job: Callable[..., Job], settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis gone between the backlog read and a re-drive's publish: the pass fails (exit 1 with `--once`), the
+    process lives on for the next one, and the attempt stays counted."""
+    from django.core.management import call_command
+    from kombu.exceptions import OperationalError as KombuOperationalError
+
+    def refused(**_: Any) -> int:
+        raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    job = started_job(Workload.CHUNKED, items=20, chunk_size=10)
+    monkeypatch.setattr(reconciling, "job_publish", refused)
+    settings.CELERITY_RECONCILE_BOUND = 0.0
+    with pytest.raises(SystemExit) as exited:
+        call_command("reconcile", "--once")
+    assert exited.value.code == 1
+    assert Job.objects.get(id=job.id).redrives == 1

@@ -14,6 +14,7 @@ import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
+from kombu.exceptions import KombuError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -87,7 +88,7 @@ def reconcile_once() -> bool:
             max_redrives=settings.CELERITY_RECONCILE_MAX_REDRIVES,
             waiting=waiting,
         )
-    except (DatabaseError, redis.RedisError, OSError) as exc:
+    except (DatabaseError, redis.RedisError, KombuError, OSError) as exc:  # a re-drive's publish refused too
         connection.close()
         log.warning("reconciler: pass failed, next one retries: %s", exc)
         return False
