@@ -135,13 +135,12 @@ def items_write(job_id: str, chunk_index: int, outcomes: Sequence[Outcome]) -> t
     if row is None:
         raise Job.DoesNotExist(f"no job {job_id}")
     job_type, workload, status, expected, recorded, failed, chunks_touched, chunks_updated = row
-    what = f"chunk {chunk_index}"
     if status != JobStatus.RUNNING:
         return 0, 0, str(job_type), str(workload)  # cancelled or failed: outstanding chunks stop counting
     if expected != len(outcomes):
-        raise ValueError(f"{what} of {job_id} has {expected} items, got {len(outcomes)}")
+        raise ValueError(f"chunk {chunk_index} of {job_id} has {expected} items, got {len(outcomes)}")
     if chunks_updated != chunks_touched:  # raising rolls the items back with it
-        raise JobChunk.DoesNotExist(f"a chunk row of {what} of {job_id} is missing")
+        raise JobChunk.DoesNotExist(f"a chunk row of chunk {chunk_index} of {job_id} is missing")
     return int(recorded), int(failed), str(job_type), str(workload)
 
 

@@ -31,6 +31,10 @@ PER_CHUNK = f"""per_chunk AS (
     FROM written AS w, job GROUP BY 1
 )"""  # noqa: S608 - no value in it: columns and states from the models
 
+# What a chunk row (`c`) gains from its `per_chunk` sums (`p`): its counts, and `complete` once every item has one.
+CHUNK_ADD = """SET done = c.done + p.done, failed = c.failed + p.failed, total = c.total + p.total,
+        complete = c.done + p.done + c.failed + p.failed = c.stop - c.start"""
+
 # Outcomes of one chunk (`chunk` = its index), the first at the chunk's first item: `outputs`, one JSON array (one
 # encoding per chunk, not per item), and `errors`, NULL where the item succeeded (ROWS FROM pads a shorter array with
 # NULLs: no errors, no array).
@@ -57,8 +61,7 @@ WITH job AS (
     RETURNING index, state, output
 ), {PER_CHUNK}, updated AS (
     UPDATE {CHUNKS} AS c
-    SET done = c.done + p.done, failed = c.failed + p.failed, total = c.total + p.total,
-        complete = c.done + p.done + c.failed + p.failed = c.stop - c.start
+    {CHUNK_ADD}
     FROM per_chunk AS p WHERE c.job_id = %(job)s::uuid AND c.index = p.k
     RETURNING 1
 )
@@ -144,8 +147,7 @@ WITH job AS (
     ORDER BY c.index FOR UPDATE
 ), updated AS (
     UPDATE {CHUNKS} AS c
-    SET done = c.done + p.done, failed = c.failed + p.failed, total = c.total + p.total,
-        complete = c.done + p.done + c.failed + p.failed = c.stop - c.start
+    {CHUNK_ADD}
     FROM per_chunk AS p JOIN locked ON locked.index = p.k
     WHERE c.job_id = %(job)s::uuid AND c.index = p.k
     RETURNING 1
