@@ -14,7 +14,7 @@ multiproc.configure_for_worker()
 
 app = Celery("celerity")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.backend_cls = results.PATH  # the Redis result backend without a publisher's subscriptions (config/results.py)
+app.backend_cls = results.PublishingRedisBackend  # no result subscriptions for publishers (config/results.py)
 app.autodiscover_tasks()
 # Signal handlers: database connections reused across tasks (celerity/db/connections.py says why); task metrics
 # everywhere tasks are published or run; the parent's metrics server and heartbeat.

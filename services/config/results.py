@@ -18,8 +18,6 @@ from typing import Any
 
 from celery.backends.redis import RedisBackend
 
-PATH = "config.results:PublishingRedisBackend"  # for Celery's `backend_cls` (config/celery_app.py)
-
 
 class PublishingRedisBackend(RedisBackend):  # type: ignore[misc]  # Celery is untyped
     """`result_backend`'s Redis URL, as Celery's own Redis backend would use it."""

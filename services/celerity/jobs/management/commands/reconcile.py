@@ -14,11 +14,11 @@ import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
-from kombu.exceptions import KombuError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from celerity.jobs.services.reconciling import Action, jobs_reconcile
+from celerity.jobs.services.submitting import broker_failure
 from celerity.observability import broker, multiproc, serving
 from celerity.observability.reconciler_metrics import (
     RECONCILER_BOUND_SECONDS,
@@ -88,7 +88,9 @@ def reconcile_once() -> bool:
             max_redrives=settings.CELERITY_RECONCILE_MAX_REDRIVES,
             waiting=waiting,
         )
-    except (DatabaseError, redis.RedisError, KombuError, OSError) as exc:  # a re-drive's publish refused too
+    except Exception as exc:
+        if not (isinstance(exc, DatabaseError) or broker_failure(exc)):  # a re-drive's publish refused is one too
+            raise
         connection.close()
         log.warning("reconciler: pass failed, next one retries: %s", exc)
         return False
