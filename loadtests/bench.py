@@ -17,28 +17,23 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import redis
 from rich.console import Console
 
 from devstack import stopping
-from loadtests.benchmarks import ceiling, instrumentation, machine, workers, writeup
-from loadtests.benchmarks.baselines import CanvasBaseline, PlainBaseline
+from loadtests.benchmarks import ceiling, instrumentation, machine, sections, workers, writeup
+from loadtests.benchmarks.baselines import PlainBaseline
 from loadtests.benchmarks.cpu import Accounting
-from loadtests.benchmarks.events import EventTap
 from loadtests.benchmarks.sides import Celerity, Measurement
-from loadtests.client import JobsClient
+from loadtests.benchmarks.systems import CEILING_DB, Side, Systems, guarded, systems
 from loadtests.scenarios import JobSpec
-from loadtests.target import local_sources
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINE_DB, PLAIN_DB, CEILING_DB = 3, 4, 5
-Side = Celerity | CanvasBaseline | PlainBaseline
+__all__ = ["PLANS", "guarded", "main"]
 
 PLANS: dict[str, dict[str, Any]] = {
     "default": {
@@ -50,6 +45,12 @@ PLANS: dict[str, dict[str, Any]] = {
         "chord_widths": [10, 100, 1000, 3000, 10_000],
         "chord_repeats_above": {3000: 2, 10_000: 1},  # the widest chords run fewer times (time budget)
         "job_sizes": [100, 1000, 10_000, 100_000, 1_000_000],
+        "knobs": JobSpec("chunked", 20_000, 100),
+        "anatomy": (100, 200),  # chunk size, chunks timed
+        "pg_limit": {"seconds": 2.0, "writers": [1, 2, 4]},
+        "small_jobs": ((200, 100), 8, 2),  # (one-item jobs, chords of 10) per batch, client threads, repeats
+        "fairness": 2,  # repeats of each case
+        "broker_memory": JobSpec("chunked", 100_000, 100),
     },
     "chord": {  # the chord sections only, to iterate on the chord's overhead: `python -m loadtests.bench --plan chord`
         "repeats": 3,
@@ -70,65 +71,31 @@ PLANS: dict[str, dict[str, Any]] = {
         "chord_widths": [10, 100],
         "chord_repeats_above": {},
         "job_sizes": [100, 100_000],
+        "knobs": JobSpec("chunked", 2000, 100),
+        "anatomy": (100, 30),
+        "pg_limit": {"seconds": 0.5, "writers": [1, 2]},
+        "small_jobs": ((20, 10), 4, 1),
+        "fairness": 1,
+        "broker_memory": JobSpec("chunked", 10_000, 100),
+    },
+    "dispatch": {  # issue #17's sections only: `python -m loadtests.bench --plan dispatch`
+        "repeats": 3,
+        "small_jobs": ((200, 100), 8, 2),
+        "fairness": 2,
+        "broker_memory": JobSpec("chunked", 100_000, 100),
+    },
+    "where": {  # issue #23's measuring sections: `python -m loadtests.bench --plan where`
+        "repeats": 3,
+        "overhead": [JobSpec("chunked", 20_000, 100)],
+        "knobs": JobSpec("chunked", 20_000, 100),
+        "anatomy": (100, 200),
+        "pg_limit": {"seconds": 2.0, "writers": [1, 2, 4]},
+    },
+    "knobs": {  # Celery's per-task features only: `python -m loadtests.bench --plan knobs --no-docs`
+        "repeats": 3,
+        "knobs": JobSpec("chunked", 20_000, 100),
     },
 }
-
-
-_db = workers.db_url
-
-
-@dataclass
-class Systems:
-    """Every side of the run, on one Redis: Celerity, bare Celery's canvas form and its plain form; and what the
-    accounting of a run reads (every process by role, Redis' commands)."""
-
-    celerity: Celerity
-    canvas: CanvasBaseline
-    plain: PlainBaseline
-    redis_url: str
-    database_url: str
-    accounting: Accounting
-    rundir: Path
-
-
-@contextmanager
-def systems(console: Console) -> Iterator[Systems]:
-    """A local Celerity stack (no autoscaling: every side keeps 2 pools of 2 processes) and the baselines' workers."""
-    from devstack import processes, stack
-    from devstack.servers import free_port, free_ports
-
-    rundir = stack.RUN_DIR / "bench"
-    with ExitStack() as stack_:
-        console.print(f">> starting a local Celerity stack in {rundir} and the bare-Celery baselines beside it")
-        info = stack_.enter_context(
-            stack.local_stack(
-                rundir, port=free_port(), metrics_port=free_ports(3), persistent=False, progress=False, autoscale=False
-            )
-        )
-        canvas_url, plain_url = _db(info.redis_url, BASELINE_DB), _db(info.redis_url, PLAIN_DB)
-        for url in (canvas_url, plain_url):
-            redis.Redis.from_url(url).flushdb()
-        group = processes.ProcessGroup()
-        stack_.callback(group.stop, grace=30)
-        logdir = rundir / "logs"
-        workers.start(group, name="baseline", broker_url=canvas_url, profile="celerity", logdir=logdir)
-        workers.start(group, name="plain", broker_url=plain_url, profile="plain", logdir=logdir)
-        with stopping.uninterrupted():  # a signal inside a tap's __enter__ would leave its thread on a stopped Redis
-            celerity_tap = stack_.enter_context(EventTap(info.redis_url))
-            canvas_tap = stack_.enter_context(EventTap(canvas_url))
-        broker = redis.Redis.from_url(info.redis_url)
-        celerity = Celerity(
-            JobsClient(info.api_url, info.token),
-            broker,
-            local_sources(rundir, info.worker_metrics),
-            info.database_url,
-            celerity_tap,
-        )
-        canvas, plain = CanvasBaseline(canvas_url, canvas_tap), PlainBaseline(plain_url)
-        canvas.ping()
-        plain.ping()
-        roots = {**info.pids, **group.pids(), "bench": os.getpid()}
-        yield Systems(celerity, canvas, plain, info.redis_url, info.database_url, Accounting(roots, broker), rundir)
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -147,27 +114,6 @@ def _say(console: Console, label: str, runs: list[Measurement]) -> None:
             figure += f", callback {m.chord_completion * 1000:.0f} ms after the last header"
         parts.append(f"{m.system}: {figure}{'' if m.correct else ' [red]INCORRECT: ' + m.detail + '[/red]'}")
     console.print("  " + " | ".join(parts))
-
-
-def guarded(
-    side: Side,
-    spec: JobSpec,
-    run: Callable[[Any, JobSpec], Measurement] = lambda side, spec: side.run(spec),
-    accounting: Accounting | None = None,
-) -> Measurement:
-    """A run that cannot finish (a timeout, a broker that never drains) fails alone, with its reason: the side
-    clears what it left behind, and the rest of the bench still runs and is still written up. With `accounting`,
-    the run's CPU seconds per process role and Redis commands are kept with its figures."""
-    try:
-        reading = accounting.read() if accounting else None
-        measurement = run(side, spec)
-        if accounting is not None and reading is not None:
-            measurement.cpu, measurement.redis_commands = accounting.since(reading)
-        return measurement
-    except Exception as exc:  # any failure of one run is reported in its row, never fatal to the bench
-        side.recover()
-        reason = f"did not finish: {type(exc).__name__}: {exc}"[:300]
-        return Measurement.of(side.name, spec, 0.0, False, reason)
 
 
 def rotated(sides: Sequence[Side], repeat: int) -> list[Side]:
@@ -266,7 +212,7 @@ def _submit(side: Side, spec: JobSpec) -> Measurement:
 
 
 def _ceiling(s: Systems, plan: dict[str, Any], console: Console) -> dict[str, Any]:
-    found = asdict(ceiling.measure(_db(s.redis_url, CEILING_DB), runs=plan["repeats"]))
+    found = asdict(ceiling.measure(workers.db_url(s.redis_url, CEILING_DB), runs=plan["repeats"]))
     console.print(f"  {found}")
     return found
 
@@ -295,6 +241,17 @@ SECTIONS: list[tuple[str, str, str, Section]] = [
     ("chunk_size", "chunk_sizes", "chunk size: against items/s", _chunk_size),
     ("chord_width", "chord_widths", "chord width: against completion time", _chord_width),
     ("job_size", "job_sizes", "job size: against submit latency", _job_size),
+    (
+        "knobs",
+        "knobs",
+        "Celery's per-task features: the plain baseline with one setting changed",
+        sections.knobs_section,
+    ),
+    ("anatomy", "anatomy", "where the time goes: one chunk task, step by step", sections.anatomy_section),
+    ("pg_limit", "pg_limit", "the physical limit: Postgres taking item rows on its own", sections.pg_limit_section),
+    ("small_jobs", "small_jobs", "small jobs: from concurrent clients", sections.small_jobs_section),
+    ("fairness", "fairness", "fairness: a small job behind a large one", sections.fairness_section),
+    ("broker_memory", "broker_memory", "broker memory: one large job", sections.broker_memory_section),
 ]
 
 
@@ -336,7 +293,11 @@ def main(argv: list[str] | None = None) -> int:
             if not plan.get(wanted):
                 continue
             console.print(f">> {title}")
-            results[key] = section(sides, plan, console)
+            try:
+                results[key] = section(sides, plan, console)
+            except Exception as exc:  # one section that cannot run is reported; the others still run
+                results[key] = {"error": f"{type(exc).__name__}: {exc}"[:500], "correct": False}
+                console.print(f"  [red]{results[key]['error']}[/red]")
             loads.append((title.split(":")[0], os.getloadavg()))
     console.print(">> instrumentation: task signals with Celerity's handlers off and on")
     try:

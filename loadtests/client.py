@@ -36,9 +36,14 @@ class JobsClient:
             )
         return dict(response.json()), seconds
 
-    def get(self, job_id: str) -> dict[str, Any]:
+    def get(self, job_id: str, *, wait: float | None = None) -> dict[str, Any]:
+        """The job; with `wait`, asks the API to answer once the job ends or `wait` seconds have passed (an API that
+        does not know `wait` answers at once)."""
+        params = {"wait": f"{wait:g}"} if wait else None
         try:
-            response = self.session.get(f"{self.base_url}/api/jobs/{job_id}", timeout=self.timeout)
+            response = self.session.get(
+                f"{self.base_url}/api/jobs/{job_id}", params=params, timeout=self.timeout + (wait or 0)
+            )
         except requests.RequestException as exc:
             raise ApiError(f"GET /api/jobs/{job_id}: {exc}") from exc
         if response.status_code != 200:

@@ -38,6 +38,7 @@ class _Bare:
     profile = "celerity"
 
     def __init__(self, broker_url: str, overrides: dict[str, Any] | None = None, name: str | None = None) -> None:
+        self.broker_url = broker_url
         self.app = baseline.client(broker_url, self.profile, overrides)
         self.name = name or self.name
         self.broker = redis.Redis.from_url(broker_url)
@@ -45,9 +46,9 @@ class _Bare:
     def sig(self, name: str, *args: Any, queue: str) -> Signature:
         return self.app.signature(name, args=args).set(queue=queue)
 
-    def ping(self, timeout: float = 90.0) -> None:
+    def ping(self, timeout: float = 90.0, queues: tuple[str, ...] = ("default", "bulk")) -> None:
         """One task through each queue: the workers are up and consuming."""
-        for queue in ("default", "bulk"):
+        for queue in queues:
             self.sig(baseline.ITEM, 3, "ping", queue=queue).apply_async().get(timeout=timeout)
 
     def recover(self) -> None:

@@ -104,7 +104,7 @@ class Celerity:
         before, load = self.sources.counters(), RedisLoad.read(self.broker)
         self.tap.reset()
         accepted, submit_seconds = self.client.submit(spec.payload())
-        body = self._until_finished(str(accepted["id"]), timeout)
+        body = self.until_finished(str(accepted["id"]), timeout)
         seconds = (
             (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds()
             if body.get("finished_at")
@@ -207,7 +207,7 @@ class Celerity:
             ):
                 self.client.cancel(str(job["id"]))
 
-    def _until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
+    def until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             body = self.client.get(job_id)

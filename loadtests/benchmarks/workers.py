@@ -33,6 +33,7 @@ def start(
     profile: str,
     logdir: Path,
     overrides: dict[str, Any] | None = None,
+    pools: tuple[str, ...] = ("default", "bulk"),
 ) -> list[str]:
     """Start one baseline's pools (named `<name>-<pool>`); their names, for `ProcessGroup.pids`."""
     env = {**os.environ, "BASELINE_REDIS_URL": broker_url, "BASELINE_PROFILE": profile, "PYTHONPATH": str(REPO)}
@@ -40,7 +41,7 @@ def start(
         env["BASELINE_SETTINGS"] = json.dumps(overrides)
     events = profile == "celerity" or bool((overrides or {}).get("worker_send_task_events"))
     started = []
-    for pool in processes.DEFAULT_POOLS:
+    for pool in (p for p in processes.DEFAULT_POOLS if p.name in pools):
         child = f"{name}-{pool.name}"
         group.start(child, worker_argv(name, pool, events=events), env, log=logdir / f"{child}.log")
         started.append(child)
