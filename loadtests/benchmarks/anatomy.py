@@ -28,16 +28,16 @@ STEPS = {  # recording's module-level function -> the step it is
     "count_recorded": "count the items in metrics",
     "finish_if_complete": "is the job complete? (one indexed read)",
 }
-STATEMENTS = (  # (the start of the SQL, what it is), first match wins
-    ("WITH job AS", "the recording statement (RECORD)"),
-    ('SELECT 1 AS "a" FROM "jobs_jobchunk"', "completion check"),
-    ('SELECT "jobs_job"."status"', "cancel check (once per 0.5 s)"),
+STATEMENTS = (  # (what the SQL holds, what it is), first match wins
+    (("WITH job AS", "INSERT INTO"), "the recording statement (RECORD)"),
+    (('AS "a"', 'FROM "jobs_jobchunk"'), "completion check"),
+    (('SELECT "jobs_job"."status"',), "cancel check (once per 0.5 s)"),
 )
 
 
 def statement_kind(sql: str) -> str:
-    text = sql.lstrip()
-    return next((what for start, what in STATEMENTS if text.startswith(start)), text.split(None, 1)[0].upper())
+    found = (what for marks, what in STATEMENTS if all(mark in sql for mark in marks))
+    return next(found, sql.lstrip().split(None, 1)[0].upper())
 
 
 def _timed(times: dict[str, list[float]], key: str, function: Callable[..., Any]) -> Callable[..., Any]:

@@ -98,9 +98,9 @@ def _batches(method: str, url: str, job_id: str, seconds: float, size: int, chun
         return rows, time.perf_counter() - started
 
 
-def _run(method: str, writers: int, seconds: float, url: str) -> dict[str, Any]:
+def _run(method: str, writers: int, seconds: float, url: str, max_rows: int) -> dict[str, Any]:
     size = 10_000 if method == "copy10000" else 100
-    chunks = int(400_000 / size)  # a bound on the rows per writer, whatever the speed
+    chunks = max(max_rows // size, 1)  # a bound on the rows per writer, whatever the speed
     ids = _jobs(writers, chunks, size)
     from celerity.jobs.models import Item, Job
 
@@ -130,9 +130,9 @@ def _run(method: str, writers: int, seconds: float, url: str) -> dict[str, Any]:
 
 def _measure(args: dict[str, Any]) -> list[dict[str, Any]]:
     child.setup_django()
-    url, seconds = _url(), float(args.get("seconds", 2.0))
+    url, seconds, max_rows = _url(), float(args.get("seconds", 2.0)), int(args.get("max_rows", 400_000))
     return [
-        _run(method, writers, seconds, url)
+        _run(method, writers, seconds, url, max_rows)
         for method in args.get("methods", list(METHODS))
         for writers in args.get("writers", [1, 2, 4])
     ]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,6 +37,8 @@ class FakeApi:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.cancelled: list[str] = []
         self.lock = threading.Lock()
+        self.hold = 0.0  # > 0: a GET with `?wait=` is answered this many seconds late, as an API that holds it would
+        self.waits: list[str] = []  # the `wait` of every GET that had one
 
     def body(self, job_id: str) -> dict[str, Any]:
         job = self.jobs[job_id]
@@ -86,7 +90,11 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             if self.path == "/readyz":
                 self._send(200, {"status": "ready"})
             elif self._authorized():
-                job_id = self.path.rsplit("/", 1)[-1]
+                url = urllib.parse.urlsplit(self.path)
+                job_id, wait = url.path.rsplit("/", 1)[-1], urllib.parse.parse_qs(url.query).get("wait")
+                if wait:
+                    api.waits.append(wait[0])
+                    time.sleep(api.hold)
                 with api.lock:
                     known = job_id in api.jobs
                     body = api.body(job_id) if known else {"error": "not_found"}
