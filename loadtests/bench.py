@@ -25,15 +25,15 @@ from typing import Any
 from rich.console import Console
 
 from devstack import stopping
-from loadtests.benchmarks import ceiling, instrumentation, machine, sections, workers, writeup
+from loadtests.benchmarks import ceiling, instrumentation, machine, peering, peers, sections, workers, writeup
 from loadtests.benchmarks.baselines import PlainBaseline
 from loadtests.benchmarks.cpu import Accounting
 from loadtests.benchmarks.sides import Celerity, Measurement
-from loadtests.benchmarks.systems import CEILING_DB, Side, Systems, guarded, systems
+from loadtests.benchmarks.systems import CEILING_DB, Side, Systems, guarded, rotated, systems
 from loadtests.scenarios import JobSpec
 
 REPO = Path(__file__).resolve().parents[1]
-__all__ = ["PLANS", "guarded", "main"]
+__all__ = ["PLANS", "guarded", "main", "rotated"]
 
 PLANS: dict[str, dict[str, Any]] = {
     "default": {
@@ -84,6 +84,10 @@ PLANS: dict[str, dict[str, Any]] = {
         "fairness": 2,
         "broker_memory": JobSpec("chunked", 100_000, 100),
     },
+    "peers": {  # `make bench PLAN=peers`, which installs requirements/peers.txt first
+        "repeats": 3,
+        "peers": {"chunked": JobSpec("chunked", 20_000, 100), "small": (200, 8)},
+    },
     "where": {  # issue #23's measuring sections: `python -m loadtests.bench --plan where`
         "repeats": 3,
         "overhead": [JobSpec("chunked", 20_000, 100)],
@@ -114,12 +118,6 @@ def _say(console: Console, label: str, runs: list[Measurement]) -> None:
             figure += f", callback {m.chord_completion * 1000:.0f} ms after the last header"
         parts.append(f"{m.system}: {figure}{'' if m.correct else ' [red]INCORRECT: ' + m.detail + '[/red]'}")
     console.print("  " + " | ".join(parts))
-
-
-def rotated(sides: Sequence[Side], repeat: int) -> list[Side]:
-    """Each repeat starts with the next side (A B, B A for two; A B C, B C A, C A B for three): drift hits all."""
-    k = repeat % len(sides)
-    return [*sides[k:], *sides[:k]]
 
 
 def sides_for(s: Systems, spec: JobSpec) -> list[Side]:
@@ -252,6 +250,7 @@ SECTIONS: list[tuple[str, str, str, Section]] = [
     ("small_jobs", "small_jobs", "small jobs: from concurrent clients", sections.small_jobs_section),
     ("fairness", "fairness", "fairness: a small job behind a large one", sections.fairness_section),
     ("broker_memory", "broker_memory", "broker memory: one large job", sections.broker_memory_section),
+    ("peers", "peers", "peers: the same work on other task queues", peering.measure),
 ]
 
 
@@ -282,10 +281,17 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(PLANS[args.plan])
     if args.repeats:
         plan["repeats"] = args.repeats
+    if plan.get("peers"):
+        try:
+            peers.require(peers.PEERS)
+        except peers.PeerMissing as exc:  # before anything starts: one line that says what to install
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     console = Console()
     out = REPO / "loadtests" / "results" / time.strftime("bench-%Y%m%d-%H%M%S")
     started = time.time()
     results: dict[str, Any] = {"plan": args.plan, "repeats": plan["repeats"], "machine": machine.describe()}
+    results["refreshed_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     loads: list[tuple[str, tuple[float, float, float]]] = [("start", os.getloadavg())]
     with systems(console) as sides:
         results["versions"] = machine.versions(sides.redis_url, sides.database_url)
@@ -299,12 +305,13 @@ def main(argv: list[str] | None = None) -> int:
                 results[key] = {"error": f"{type(exc).__name__}: {exc}"[:500], "correct": False}
                 console.print(f"  [red]{results[key]['error']}[/red]")
             loads.append((title.split(":")[0], os.getloadavg()))
-    console.print(">> instrumentation: task signals with Celerity's handlers off and on")
-    try:
-        results["instrumentation"] = instrumentation.measure()
-    except Exception as exc:  # reported in the write-up; the rest of the bench stands
-        results["instrumentation"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-    console.print(f"  {results['instrumentation']}")
+    if plan.get("overhead"):  # its share is against the chunk task's run time in the overhead section
+        console.print(">> instrumentation: task signals with Celerity's handlers off and on")
+        try:
+            results["instrumentation"] = instrumentation.measure()
+        except Exception as exc:  # reported in the write-up; the rest of the bench stands
+            results["instrumentation"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        console.print(f"  {results['instrumentation']}")
     results["load_average"] = loads
     results["duration_seconds"] = time.time() - started
     results["correct"] = all_correct({key: results.get(key) for key, *_ in SECTIONS})
@@ -312,7 +319,11 @@ def main(argv: list[str] | None = None) -> int:
     (out / "bench.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     console.print(f">> wrote {out / 'bench.json'} ({results['duration_seconds']:.0f} s)")
     if not args.no_docs:
-        written = writeup.write(results, REPO / "docs" / "benchmarks.md", REPO / "docs" / "benchmarks")
+        plots = REPO / "docs" / "benchmarks"
+        saved = json.loads((plots / writeup.DATA).read_text()) if (plots / writeup.DATA).exists() else None
+        page = writeup.merged(results, saved, [key for key, *_ in SECTIONS] + ["instrumentation"])
+        page["correct"] = all_correct({key: page.get(key) for key, *_ in SECTIONS})
+        written = writeup.write(page, REPO / "docs" / "benchmarks.md", plots)
         console.print(f">> refreshed {written}")
     if not results["correct"]:
         console.print("[bold red]some runs were not correct: their figures are not to be trusted[/bold red]")

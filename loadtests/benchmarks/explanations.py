@@ -159,4 +159,13 @@ Celerity publishes a chunked job from `job_start` in canvases of 200 chunks, so 
 stays small; but a pool that is busy or scaled down leaves the whole job in Redis, which the paused figure shows: the
 job's size in messages times the bytes of one. The canvas form's messages carry every item's arguments and the chain
 to follow, hence its larger footprint. Issue #17's windows are meant to bound the paused figure.""",
+    "peers": """\
+`make bench PLAN=peers` (it installs `requirements/peers.txt` first) runs Dramatiq, RQ (with its default forking
+worker and with `SimpleWorker`), Huey and procrastinate beside Celerity and bare Celery, each with 2 worker processes
+on one queue, on the same Redis (a DB each) and Postgres (procrastinate's own database), the same chunk task and item
+task (`loadtests/peers/`), every result checked. Each library is driven the way its documentation shows: Dramatiq's
+`group` and its results middleware, RQ's `enqueue_many` and `latest_result`, Huey's task calls and results,
+procrastinate's `batch_defer`. The guarantees are each library's defaults as its documentation and code give them:
+what survives a broker or database restart, what happens to work whose worker dies, whether each item's outcome is
+kept, and the serializer.""",
 }

@@ -61,7 +61,7 @@ class Batch:
         }
 
 
-def _parallel(jobs: int, clients: int, one: Callable[[int], None]) -> float:
+def parallel(jobs: int, clients: int, one: Callable[[int], None]) -> float:
     """Run `one(i)` for i in 0..jobs-1 from `clients` threads, each taking the next number; the wall time."""
     numbers = iter(range(jobs))
     lock = threading.Lock()
@@ -123,7 +123,7 @@ def celerity(api_url: str, token: str, database_url: str, kind: str, jobs: int, 
             created, finished = (datetime.fromisoformat(str(body[k])) for k in ("created_at", "finished_at"))
             batch.server.append((finished - created).total_seconds())
 
-    batch.seconds = _parallel(jobs, clients, one)
+    batch.seconds = parallel(jobs, clients, one)
     for job_id, audit in audit_items(database_url, ids).items():
         if audit.rows != spec.items or audit.unwritten or audit.written_twice:
             batch.wrong.append(f"job {job_id}: {audit}")
@@ -153,7 +153,7 @@ def bare(side: PlainBaseline, kind: str, jobs: int, clients: int) -> Batch:
             else:
                 batch.latencies.append(seconds)
 
-    batch.seconds = _parallel(jobs, clients, one)
+    batch.seconds = parallel(jobs, clients, one)
     return batch
 
 

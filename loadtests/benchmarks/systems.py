@@ -4,7 +4,7 @@ baselines' workers (each on a DB of its own); the accounting of every process; a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +105,9 @@ def guarded(
         side.recover()
         reason = f"did not finish: {type(exc).__name__}: {exc}"[:300]
         return Measurement.of(side.name, spec, 0.0, False, reason)
+
+
+def rotated(sides: Sequence[Side], repeat: int) -> list[Side]:
+    """Each repeat starts with the next side (A B, B A for two; A B C, B C A, C A B for three): drift hits all."""
+    k = repeat % len(sides)
+    return [*sides[k:], *sides[:k]]

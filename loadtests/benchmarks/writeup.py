@@ -4,13 +4,14 @@ than linearly. The prose that explains *why* lives in EXPLANATIONS, next to the 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from loadtests.benchmarks import charts, comparison, dispatch, where
+from loadtests.benchmarks import charts, comparison, dispatch, peering, where
 from loadtests.benchmarks.explanations import EXPLANATIONS, METHOD
 
 SUPERLINEAR = 1.15  # a log-log slope above this between two points is called faster than linear
@@ -97,12 +98,17 @@ Page = dict[str, Any]  # the run's results, with "_plots": {section: path}
 
 def header(r: Page) -> str:
     correct = "all correct" if r["correct"] else "**SOME RUNS WERE NOT CORRECT**"
+    when = r.get("refreshed_at") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    others = "".join(
+        f" The {key.replace('_', ' ')} section comes from `make bench PLAN={p['plan']}` on {p['at']} (load average "
+        f"{p['loads']})."
+        for key, p in r.get("provenance", {}).items()
+    )
     return f"""# Benchmarks
 
-_Refreshed by `make bench` on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} ({r["plan"]} plan,
-{r["repeats"]} repeats, {r["duration_seconds"] / 60:.1f} minutes, load average {_loads(r)}). Every figure comes from a
-run whose result was checked: sums and counts on every side, and every Celerity item audited in Postgres
-({correct})._"""
+_Refreshed by `make bench` on {when} ({r["plan"]} plan, {r["repeats"]} repeats, {r["duration_seconds"] / 60:.1f}
+minutes, load average {_loads(r)}).{others} Every figure comes from a run whose result was checked: sums and counts
+on every side, and every Celerity item audited in Postgres ({correct})._"""
 
 
 def _loads(r: Page) -> str:
@@ -217,6 +223,12 @@ def dispatch_sections(r: Page) -> str:
     if table := dispatch.broker_memory(r):
         parts.append(f"## The broker's memory for one large job\n{table}\n\n{EXPLANATIONS['broker_memory']}")
     return "\n\n".join(parts)
+
+
+def peers_section(r: Page) -> str:
+    if not (table := peering.render(r)):
+        return ""
+    return f"## Peers: the same work on other task queues\n{EXPLANATIONS['peers']}\n\n{table}"
 
 
 def failures(r: Page) -> str:
@@ -360,6 +372,7 @@ per process and Redis commands included) are in `loadtests/results/bench-<time>/
 STEPS: list[Callable[[Page], str]] = [
     header,
     short_answer,
+    peers_section,
     dispatch_sections,
     before_after,
     where_time_goes,
@@ -382,6 +395,31 @@ def render(results: dict[str, Any], plots: dict[str, str]) -> str:
     return "\n\n".join(part for step in STEPS if (part := step(page))) + "\n"
 
 
+DATA = "bench.json"  # beside the plots: the figures the page was written from
+
+
+def merged(results: dict[str, Any], saved: dict[str, Any] | None, sections: list[str]) -> dict[str, Any]:
+    """The page's figures after a run: a default run's own, keeping the sections only another plan measures (the
+    peers); another plan's sections put into the page's figures, each with where it came from."""
+    if saved is None:
+        return results
+    if results["plan"] == "default":
+        kept = {k: saved[k] for k in sections if k in saved and k not in results}
+        provenance = {k: v for k, v in saved.get("provenance", {}).items() if k in kept}
+        return {**results, **kept, "provenance": provenance}
+    page = {**saved, "provenance": dict(saved.get("provenance", {}))}
+    loads = [a[0] for _, a in results["load_average"]]
+    for key in (k for k in sections if k in results):
+        page[key] = results[key]
+        page["provenance"][key] = {
+            "plan": results["plan"],
+            "at": results["refreshed_at"],
+            "loads": f"{min(loads):.1f} to {max(loads):.1f}",
+        }
+    return page
+
+
 def write(results: dict[str, Any], doc: Path, plot_dir: Path) -> Path:
     doc.write_text(render(results, charts.draw(results, plot_dir)))
+    (plot_dir / DATA).write_text(json.dumps(results, indent=1, default=str) + "\n")
     return doc

@@ -159,4 +159,25 @@ def test_a_plan_without_a_section_leaves_it_out(tmp_path: Path) -> None:
     for heading in ("## Chunk size", "## Chord width", "## Job size", "## Small jobs", "## The physical limit"):
         assert heading not in text
     assert "## The short answer" in text
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["overhead.png"]
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["bench.json", "overhead.png"]
+
+
+def test_another_plans_section_joins_the_page_and_says_where_it_came_from() -> None:
+    page = full()
+    peers_run = {"plan": "peers", "refreshed_at": "2026-12-08 05:00 UTC", "load_average": [("start", (1.5, 0, 0)),
+                 ("peers", (3.25, 0, 0))], "peers": {"spec": {}}, "overhead": {"ignored": True}}  # fmt: skip  # one run
+    merged = writeup.merged(peers_run, page, ["overhead", "peers"])
+    assert merged["peers"] == {"spec": {}}
+    assert merged["overhead"] == {"ignored": True}, "a plan's own sections replace the page's"
+    assert merged["small_jobs"] == page["small_jobs"], "the others stay"
+    assert merged["provenance"]["peers"] == {"plan": "peers", "at": "2026-12-08 05:00 UTC", "loads": "1.5 to 3.2"}
+    default_run = {**fabricated(), "plan": "default"}
+    again = writeup.merged(default_run, merged, ["overhead", "peers", "small_jobs"])
+    assert again["peers"] == {"spec": {}}, "a default run keeps what only the peers plan measures"
+    assert "small_jobs" not in again, "but not what it measures itself and did not this time"
+    assert list(again["provenance"]) == ["peers"]
+    assert writeup.merged(default_run, None, ["peers"]) is default_run
+    header = writeup.header({**again, "correct": True})
+    assert "The peers section comes from `make bench PLAN=peers` on 2026-12-08 05:00 UTC (load average 1.5 to 3.2)" in (
+        header.replace("\n", " ")
+    )

@@ -97,7 +97,7 @@ def test_small_job_clients_run_every_job_once() -> None:
         with lock:
             seen.append(i)
 
-    assert smalljobs._parallel(50, 8, one) > 0
+    assert smalljobs.parallel(50, 8, one) > 0
     assert sorted(seen) == list(range(50))
 
 
