@@ -405,18 +405,23 @@ def merged(results: dict[str, Any], saved: dict[str, Any] | None, sections: list
         return results
     if results["plan"] == "default":
         kept = {k: saved[k] for k in sections if k in saved and k not in results}
-        provenance = {k: v for k, v in saved.get("provenance", {}).items() if k in kept}
+        earlier = saved.get("provenance", {})
+        provenance = {k: earlier.get(k) or _provenance(saved) for k in kept}
         return {**results, **kept, "provenance": provenance}
     page = {**saved, "provenance": dict(saved.get("provenance", {}))}
-    loads = [a[0] for _, a in results["load_average"]]
     for key in (k for k in sections if k in results):
         page[key] = results[key]
-        page["provenance"][key] = {
-            "plan": results["plan"],
-            "at": results["refreshed_at"],
-            "loads": f"{min(loads):.1f} to {max(loads):.1f}",
-        }
+        page["provenance"][key] = _provenance(results)
     return page
+
+
+def _provenance(run: dict[str, Any]) -> dict[str, str]:
+    loads = [a[0] for _, a in run.get("load_average", [])]
+    return {
+        "plan": str(run.get("plan")),
+        "at": str(run.get("refreshed_at", "an earlier run")),
+        "loads": f"{min(loads):.1f} to {max(loads):.1f}" if loads else "n/a",
+    }
 
 
 def write(results: dict[str, Any], doc: Path, plot_dir: Path) -> Path:

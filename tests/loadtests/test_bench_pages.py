@@ -174,8 +174,9 @@ def test_another_plans_section_joins_the_page_and_says_where_it_came_from() -> N
     default_run = {**fabricated(), "plan": "default"}
     again = writeup.merged(default_run, merged, ["overhead", "peers", "small_jobs"])
     assert again["peers"] == {"spec": {}}, "a default run keeps what only the peers plan measures"
-    assert "small_jobs" not in again, "but not what it measures itself and did not this time"
-    assert list(again["provenance"]) == ["peers"]
+    assert again["small_jobs"] == page["small_jobs"], "and whatever else it did not measure this time"
+    assert again["provenance"]["small_jobs"]["plan"] == "quick", "saying which run it came from"
+    assert sorted(again["provenance"]) == ["peers", "small_jobs"]
     assert writeup.merged(default_run, None, ["peers"]) is default_run
     header = writeup.header({**again, "correct": True})
     assert "The peers section comes from `make bench PLAN=peers` on 2026-12-08 05:00 UTC (load average 1.5 to 3.2)" in (
