@@ -265,6 +265,11 @@ def all_correct(found: Any) -> bool:
     return True
 
 
+def _save(out: Path, results: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loadtests.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -304,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # one section that cannot run is reported; the others still run
                 results[key] = {"error": f"{type(exc).__name__}: {exc}"[:500], "correct": False}
                 console.print(f"  [red]{results[key]['error']}[/red]")
+            _save(out, results)  # a run stopped later keeps what it measured
             loads.append((title.split(":")[0], os.getloadavg()))
     if plan.get("overhead"):  # its share is against the chunk task's run time in the overhead section
         console.print(">> instrumentation: task signals with Celerity's handlers off and on")
@@ -315,8 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     results["load_average"] = loads
     results["duration_seconds"] = time.time() - started
     results["correct"] = all_correct({key: results.get(key) for key, *_ in SECTIONS})
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    _save(out, results)
     console.print(f">> wrote {out / 'bench.json'} ({results['duration_seconds']:.0f} s)")
     if not args.no_docs:
         plots = REPO / "docs" / "benchmarks"

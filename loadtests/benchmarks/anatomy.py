@@ -83,6 +83,8 @@ def _profile(job_id: str, first: int, count: int, size: int, top: int = 12) -> l
     rows = []
     for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]  # pstats' table is untyped
         short = filename.split("site-packages/")[-1].split("/services/")[-1]
+        if short.startswith("/"):  # the standard library's: its module is enough
+            short = "/".join(short.rsplit("/", 2)[-2:])
         rows.append(
             {"function": f"{short}:{line}({name})", "calls": calls, "own": own / count, "cum": cumulative / count}
         )
