@@ -25,6 +25,7 @@ from loadtests.benchmarks import workers
 
 REQUIREMENTS = "requirements/peers.txt"
 POLL = 0.005  # seconds between two looks at results a peer cannot wait for
+FOLLOW = 0.05  # seconds between two GETs of Celerity's chunked job (each costs the web CPU the workers share)
 TIMEOUT = 300.0
 
 

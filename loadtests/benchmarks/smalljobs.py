@@ -83,8 +83,9 @@ def parallel(jobs: int, clients: int, one: Callable[[int], None]) -> float:
     return time.perf_counter() - started
 
 
-def waited(client: JobsClient, job_id: str, timeout: float = 120.0) -> tuple[dict[str, Any], bool]:
-    """The job's final body, and whether the server held any answer (`wait` supported)."""
+def waited(client: JobsClient, job_id: str, timeout: float = 120.0, poll: float = POLL) -> tuple[dict[str, Any], bool]:
+    """The job's final body, and whether the server held any answer (`wait` supported); `poll` seconds between two
+    GETs while it does not."""
     deadline, held = time.monotonic() + timeout, False
     while True:
         asked = time.perf_counter()
@@ -92,7 +93,7 @@ def waited(client: JobsClient, job_id: str, timeout: float = 120.0) -> tuple[dic
         if body.get("status") in ("succeeded", "failed", "cancelled") or time.monotonic() > deadline:
             return body, held
         held = held or time.perf_counter() - asked >= HELD
-        time.sleep(POLL)
+        time.sleep(poll)
 
 
 def celerity(api_url: str, token: str, database_url: str, kind: str, jobs: int, clients: int) -> Batch:
