@@ -26,9 +26,11 @@ METHOD = """\
   creating one row per chunk and publishing the canvas from a worker, every outcome written to Postgres (one statement
   per chunk, or per 50 chord members and worker process), progress rows, metrics in every task. The baselines only
   return or sum what they are given.
-- **Timing.** Celerity: `created_at → finished_at` of the job (server clock; the client polls every 50 ms but its
-  polling is not in the figure). Bare Celery: from building the canvas to the last result's `date_done` (plain) or
-  the last callback's `task-succeeded` event (canvas), in the bench process' clock, the same machine's. Chord
+- **Timing.** Celerity: `created_at → finished_at` of the job (server clock; the client asks for the job every
+  0.25 s, with `?wait=`, and its asking is not in the figure; it used to ask every 50 ms, which cost the web 1.8 ms of
+  CPU per chunk on the cores the workers share). Bare Celery: from building the canvas to the last result's
+  `date_done` (plain) or the last callback's `task-succeeded` event (canvas), in the bench process' clock, the same
+  machine's. Chord
   completion: from the last header task's `task-sent` of the callback to its `task-succeeded`, captured the same way
   for both apps (each app's events travel on its own DB's channel).
 - **Fairness and noise.** One job at a time on an idle broker (the bench waits until the queues and the `unacked`
@@ -117,10 +119,10 @@ wrapping it for that process only, and every SQL statement and commit is timed a
 of the task: the worker's histogram (above) adds the task signals' handlers (the instrumentation section) and, under
 load, the wait for a core.""",
     "anatomy_after": """\
-Read with the CPU table below: a Celerity chunk's body is a few milliseconds, almost all of it waiting for Postgres
-(the recording statement, its commit, the completion check: three round trips, each a wake-up of a Postgres backend
-that competes for the same two cores), where the bare task's body is tens of microseconds and its only I/O is one
-`SET` and `PUBLISH` of its result.""",
+Read with the CPU table below: a Celerity chunk's body is a few milliseconds, most of it waiting for Postgres (the
+recording statement, its commit, which waits for the WAL to reach the disk, and the completion check: three round
+trips, each a wake-up of a Postgres backend that competes for the same two cores), where the bare task's body is
+microseconds and its only I/O, after it, is one `SETEX` and `PUBLISH` of its result.""",
     "cpu": """\
 CPU seconds each process spent during the overhead section's chunked runs, divided by the job's chunks (median over
 the repeats): every process of the side that ran, each worker's parent apart from its pool processes, and the shared

@@ -76,7 +76,20 @@ def cpu_table(results: dict[str, Any]) -> str:
     rows = [f"| {line} | " + " | ".join(_ms(figures[s].get(line), 3) for s in systems) + " |" for line in lines]
     totals = " | ".join(f"**{_ms(sum(figures[s].values()), 3)}**" for s in systems)
     head = "| process | " + " | ".join(f"{SIDES[s]} (ms per chunk)" for s in systems) + " |"
-    return "\n".join([head, "|---|" + "---:|" * len(systems), *rows, f"| **all** | {totals} |"])
+    table = "\n".join([head, "|---|" + "---:|" * len(systems), *rows, f"| **all** | {totals} |"])
+    return table + _cpu_gap(figures)
+
+
+def _cpu_gap(figures: dict[str, dict[str, float]]) -> str:
+    """Where Celerity's CPU per chunk exceeds the plain form's, largest first."""
+    cel, plain = figures.get("celerity"), figures.get("plain")
+    if not cel or not plain:
+        return ""
+    gaps = sorted(((cel.get(k, 0) - plain.get(k, 0), k) for k in set(cel) | set(plain)), reverse=True)
+    parts = [f"{line} {gap * 1000:+.2f} ms" for gap, line in gaps if gap > 0][:4]
+    total = sum(cel.values()) / sum(plain.values()) if sum(plain.values()) else None
+    ratio = f" ({total:.1f} times the plain form's)" if total else ""
+    return f"\n\nCelerity's CPU per chunk{ratio}, beyond the plain form's, largest first: {'; '.join(parts)}."
 
 
 def commands_table(results: dict[str, Any], top: int = 12) -> str:

@@ -96,6 +96,11 @@ def test_cpu_per_chunk_counts_each_sides_own_processes(page: str) -> None:
     # Celerity's pool processes: 0.5 s over 10 chunks; the other side's 7 s are not Celerity's
     assert "| `bulk` pool: its 2 processes (the tasks) | 50.000 | 2.000 | 20.000 |" in page
     assert "| **all** | **95.000** | **10.000** | **22.000** |" in page
+    assert (
+        "Celerity's CPU per chunk (9.5 times the plain form's), beyond the plain form's, largest first: `bulk` pool: "
+        "its 2 processes (the tasks) +48.00 ms; Postgres +30.00 ms; `bulk` pool: the worker's parent (messages, acks, "
+        "events) +7.00 ms; Redis +4.00 ms."
+    ) in page
     figures = where.cpu_per_chunk(full())
     assert figures["celerity"]["Postgres"] == pytest.approx(0.03)
     assert "Postgres" not in figures["plain"]
