@@ -90,7 +90,7 @@ PLANS: dict[str, dict[str, Any]] = {
     },
     "where": {  # issue #23's measuring sections: `python -m loadtests.bench --plan where`
         "repeats": 3,
-        "overhead": [JobSpec("chunked", 20_000, 100)],
+        "overhead": [JobSpec("chunked", 20_000, 100), JobSpec("chord", 1000)],  # the page's whole overhead section
         "knobs": JobSpec("chunked", 20_000, 100),
         "anatomy": (100, 200),
         "pg_limit": {"seconds": 2.0, "writers": [1, 2, 4]},

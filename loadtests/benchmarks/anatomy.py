@@ -24,7 +24,7 @@ from loadtests.benchmarks import child
 
 STEPS = {  # recording's module-level function -> the step it is
     "items_run": "run the items (the job type's function and the cancel check per item)",
-    "items_write": "record: the transaction (BEGIN, the statement, COMMIT)",
+    "items_write": "record: the transaction (BEGIN, the statement, COMMIT: three round trips)",
     "count_recorded": "count the items in metrics",
     "finish_if_complete": "is the job complete? (one indexed read)",
 }

@@ -86,12 +86,12 @@ with; pipelined figures are Redis' own ceiling. The Celery runs above drive Redi
 the broker is not what limits throughput on this machine; CPU for the prefork processes (and, for Celerity,
 Postgres) is.""",
     "chunk_size": """\
-Small chunks cost per chunk: a message and a task start for every chunk (two of each for bare Celery, one for
-Celerity), so time grows with the number of chunks. Large chunks leave processes idle: with 2 bulk processes, a job
-of a few chunks cannot keep both busy and the last chunk runs alone. What Celerity adds that no chunk size removes is
-per job (the API, `job_start` and its queue hop before any chunk runs, the completion) and per item (one row
-inserted per item): at thousands of items per chunk, when the whole job takes a tenth of a second, that fixed part
-is what the ratio shows.""",
+Small chunks cost per chunk: a message and a task start for every chunk (two of each for bare Celery's canvas form,
+one for Celerity and for the plain form), so time grows with the number of chunks. Large chunks leave processes
+idle: with 2 bulk processes, a job of a few chunks cannot keep both busy and the last chunk runs alone. What Celerity
+adds that no chunk size removes is per job (the API, `job_start` and its queue hop before any chunk runs, the
+completion) and per item (one row inserted per item, which the physical-limit section prices): at thousands of items
+per chunk, when the plain form's whole job takes a few milliseconds, that part is what the ratio shows.""",
     "chord_width": """\
 Bare Celery's chord on Redis keeps the header's results in a Redis list; each header task appends its result and
 increments a counter, and the last one reads the whole list and publishes the callback with every result in its
@@ -119,10 +119,12 @@ wrapping it for that process only, and every SQL statement and commit is timed a
 of the task: the worker's histogram (above) adds the task signals' handlers (the instrumentation section) and, under
 load, the wait for a core.""",
     "anatomy_after": """\
-Read with the CPU table below: a Celerity chunk's body is a few milliseconds, most of it waiting for Postgres (the
-recording statement, its commit, which waits for the WAL to reach the disk, and the completion check: three round
-trips, each a wake-up of a Postgres backend that competes for the same two cores), where the bare task's body is
-microseconds and its only I/O, after it, is one `SETEX` and `PUBLISH` of its result.""",
+Read with the CPU table below: a Celerity chunk's body is a few milliseconds, most of it waiting for Postgres: four
+round trips, each a wake-up of a Postgres backend that competes for the same two cores. They are the `BEGIN` that
+psycopg sends before a transaction's first statement (not seen by Django's cursor, so not in the round-trip table:
+it is most of what the transaction step holds beyond its statement and commit), the recording statement, its
+`COMMIT`, which waits for the WAL to reach the disk (`fsync` is on), and the completion check after the commit. The
+bare task's body is microseconds, and its only I/O, after it, is one `SETEX` and `PUBLISH` of its result.""",
     "cpu": """\
 CPU seconds each process spent during the overhead section's chunked runs, divided by the job's chunks (median over
 the repeats): every process of the side that ran, each worker's parent apart from its pool processes, and the shared
@@ -157,10 +159,13 @@ waits for the large one. In the last case Celerity's small chunked job waits bec
 `default` behind the group's members, while a bare user's chunk goes straight to `bulk`: the platform's bookkeeping
 shares a queue with users' per-item work (issue #17, item 5).""",
     "broker_memory": """\
-Celerity publishes a chunked job from `job_start` in canvases of 200 chunks, so while the pool keeps up its backlog
-stays small; but a pool that is busy or scaled down leaves the whole job in Redis, which the paused figure shows: the
-job's size in messages times the bytes of one. The canvas form's messages carry every item's arguments and the chain
-to follow, hence its larger footprint. Issue #17's windows are meant to bound the paused figure.""",
+Publishing runs far ahead of consuming on both sides (`job_start` sends a canvas of 200 chunks in a few tens of
+milliseconds; the pool needs seconds to run them), so even while the pool runs, most of the job sits in Redis at
+once, and the peak while it runs is about its whole footprint (with the `unacked` hash, the events and, for bare
+Celery, the results on top). A pool that is busy or scaled down leaves all of it there: the paused figure, the job's
+size in messages times the bytes of one, grows with the job without bound. The canvas form's messages carry every
+item's arguments and the chain to follow, hence its larger footprint. Issue #17's windows are meant to bound both
+figures by the window instead of the job.""",
     "peers": """\
 `make bench PLAN=peers` (it installs `requirements/peers.txt` first) runs Dramatiq, RQ (with its default forking
 worker and with `SimpleWorker`), Huey and procrastinate beside Celerity and bare Celery, each with 2 worker processes
