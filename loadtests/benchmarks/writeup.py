@@ -99,10 +99,13 @@ Page = dict[str, Any]  # the run's results, with "_plots": {section: path}
 def header(r: Page) -> str:
     correct = "all correct" if r["correct"] else "**SOME RUNS WERE NOT CORRECT**"
     when = r.get("refreshed_at") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    runs: dict[tuple[str, str, str], list[str]] = {}
+    for key, p in r.get("provenance", {}).items():
+        runs.setdefault((p["plan"], p["at"], p["loads"]), []).append(key.replace("_", " "))
     others = "".join(
-        f" The {key.replace('_', ' ')} section comes from `make bench PLAN={p['plan']}` on {p['at']} (load average "
-        f"{p['loads']})."
-        for key, p in r.get("provenance", {}).items()
+        f" The {' and '.join(keys)} section{'s' if len(keys) > 1 else ''} come{'' if len(keys) > 1 else 's'} from "
+        f"`make bench PLAN={plan}` on {at} (load average {loads})."
+        for (plan, at, loads), keys in runs.items()
     )
     return f"""# Benchmarks
 

@@ -183,6 +183,10 @@ def test_another_plans_section_joins_the_page_and_says_where_it_came_from() -> N
     assert again["provenance"]["small_jobs"]["plan"] == "quick", "saying which run it came from"
     assert sorted(again["provenance"]) == ["peers", "small_jobs"]
     assert writeup.merged(default_run, None, ["peers"]) is default_run
+    twice = writeup.merged({**peers_run, "small_jobs": {"batches": []}}, again, ["peers", "small_jobs"])
+    assert "The peers and small jobs sections come from `make bench PLAN=peers`" in writeup.header(
+        {**twice, "correct": True}
+    ).replace("\n", " ")
     header = writeup.header({**again, "correct": True})
     assert "The peers section comes from `make bench PLAN=peers` on 2026-12-08 05:00 UTC (load average 1.5 to 3.2)" in (
         header.replace("\n", " ")
