@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from celerity.jobs.workloads import PUBLISH_BATCH
+from celerity.jobs.canvases import PUBLISH_BATCH
 from tests.faults.conftest import Api, Stack, job_row
 from tests.faults.platform import rows, wait_for
 
