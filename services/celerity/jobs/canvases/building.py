@@ -8,7 +8,7 @@ task that computed it wherever the canvas allows.
   `job_chunk_record`;
 - group (on `default`): `group(job_item_run(i) …)` per chunk: every member records its own item; no callback;
 - chord (on `default`): one `chord(item_run(i) for every i, job_chord_record)` for the whole job: the members write
-  their outcomes in batches, the body what is missing (`services.chords`); `services.publishing` sends the header.
+  their outcomes in batches, the body what is missing (`services.chords`); `sending` publishes the header.
 
 Why chunked work is one task per chunk: a chunk that is a work task chained to a recording task costs two messages,
 two task starts and a second process's turn; bookkeeping then costs as much as the work it tracks. The task receives
