@@ -104,7 +104,7 @@ class CanvasBaseline(_Bare):
         )
 
     def canvas(self, spec: JobSpec) -> tuple[Any, str]:
-        """Celerity's canvas for the workload (services/celerity/jobs/workloads.py), with the baseline's tasks."""
+        """Celerity's canvas for the workload (services/celerity/jobs/canvases/), with the baseline's tasks."""
         job_id, queue = str(uuid.uuid4()), QUEUE[spec.workload]
         if spec.workload == "chord":
             return self.chord_of(spec.items, job_id, queue), job_id

@@ -20,7 +20,7 @@ METHOD = """\
   (prefetch 1, task events on: `-E`, `task_send_sent_event`, `track_started`), as they had before the plain baseline
   existed, so its figures stay comparable with earlier runs.
 - **The same work.** An item squares its index. Celerity runs one `job_chunk_run` task per chunk on `bulk`
-  (`services/celerity/jobs/workloads.py`), which squares the chunk's items in order and records them in the same task,
+  (`services/celerity/jobs/canvases/`), which squares the chunk's items in order and records them in the same task,
   from a message that carries the chunk's bounds. *Chord*: `chord([item] * width, callback)` on `default` on Celerity
   and the canvas baseline, with the same arguments. What differs is Celerity: the API and its job row, `job_start`
   creating one row per chunk and publishing the canvas from a worker, every outcome written to Postgres (one statement

@@ -28,7 +28,8 @@ QUEUE = {"chunked": "bulk", "chord": "default"}
 CANCEL_PROBE_ITEMS = 100_000  # jobs this big are cancelled once more while they start
 FINAL = ("succeeded", "failed", "cancelled")
 FOLLOW = 0.25  # seconds between two GETs of a job whose time the server measures
-# Celerity's task names (services/celerity/jobs/workloads.py): the bench process has no Django to import them with.
+# Celerity's task names (services/celerity/jobs/canvases/names.py): the bench process has no Django, and that
+# package's __init__ loads its Django-bound modules, so the names are written here again; a test checks they agree.
 JOB_START = "celerity.jobs.job_start"
 CHORD_MEMBER, CHORD_BODY = "celerity.jobs.item_run", "celerity.jobs.job_chord_record"
 

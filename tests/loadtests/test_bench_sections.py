@@ -16,11 +16,11 @@ import pytest
 import redis
 
 from loadtests import bench
-from loadtests.benchmarks import cpu, fairness, knobs, memory, smalljobs
+from loadtests.benchmarks import cpu, fairness, knobs, memory, sides, smalljobs
 from loadtests.benchmarks.sides import Measurement, queue_keys
 from loadtests.client import JobsClient
 from loadtests.scenarios import JobSpec
-from tests.loadtests import fakeapi
+from tests import fakeapi
 
 # pid -> (parent pid, CPU seconds): the bench (1) started a worker (10) with two pool processes (11, 12) and Postgres
 # (20) with a backend (21); 30 belongs to nobody we know.
@@ -176,3 +176,9 @@ def test_a_jobs_footprint_is_what_its_messages_hold_in_redis(redis_url_for: Any)
             memory.footprint(client, 201, lambda: None, timeout=0.2)
     finally:
         client.flushdb()
+
+
+def test_the_bench_names_celeritys_tasks_as_the_services_do() -> None:
+    from celerity.jobs.canvases import names  # the test session has Django; the bench process does not
+
+    assert (sides.JOB_START, sides.CHORD_MEMBER, sides.CHORD_BODY) == (names.JOB_START, names.ITEM, names.CHORD_RECORD)

@@ -16,7 +16,7 @@ from loadtests.__main__ import main
 from loadtests.client import JobsClient
 from loadtests.scenarios import SCENARIOS, JobSpec, Scenario, expected_sum
 from loadtests.target import Target
-from tests.loadtests.fakeapi import TOKEN, FakeApi, honest, serving
+from tests.fakeapi import TOKEN, FakeApi, honest, serving
 
 QUIET = Console(file=io.StringIO(), width=200)
 
