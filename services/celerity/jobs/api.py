@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 import uuid
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -32,6 +33,7 @@ from celerity.jobs.schemas import (
     JobIn,
     JobOut,
     JobPage,
+    JobTypeList,
     ProgressOut,
     StatusName,
     WorkloadName,
@@ -211,14 +213,23 @@ def job_list(
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
     status: StatusName | None = None,
+    type: Annotated[str | None, Field(pattern=NAME_PATTERN)] = None,
 ) -> JobPage:
-    jobs = selectors.job_list(status=JobStatus(status) if status else None)
+    jobs = selectors.job_list(status=JobStatus(status) if status else None, job_type=type)
     count = jobs.count()
     page = [_job_out(job) for job in jobs[offset : offset + limit]]
     following = None
     if offset + limit < count:
         following = f"/api/jobs?limit={limit}&offset={offset + limit}" + (f"&status={status}" if status else "")
+        following += f"&type={type}" if type else ""
     return JobPage(count=count, limit=limit, offset=offset, next=following, items=page)
+
+
+@api.get("/types", response={200: JobTypeList, 401: ErrorOut}, by_alias=True)
+def job_type_list(request: HttpRequest) -> dict[str, Any]:
+    """The registered job types and the defaults a request without them gets."""
+    types = [dataclasses.asdict(summary) for summary in selectors.job_type_list()]
+    return {"count": len(types), "items": types}  # a dict: ninja reads `schema` by its alias from it
 
 
 @api.get("/jobs/{job_id}", response={200: JobOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut, 503: ErrorOut})

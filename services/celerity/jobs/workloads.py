@@ -30,7 +30,7 @@ from celery.canvas import Signature
 from django.conf import settings
 
 from celerity.jobs.models import Job, Workload
-from celerity.jobs.registry import job_type_get
+from celerity.jobs.registry import JobType, job_type_get
 
 ITEM = "celerity.jobs.item_run"
 ITEM_RUN = "celerity.jobs.job_item_run"
@@ -87,8 +87,21 @@ def job_queues(job: Job) -> tuple[str, str]:
     the items."""
     if job.queue:
         return job.queue, job.queue
-    configured = settings.CELERITY_JOB_TYPE_QUEUES.get(job.job_type) or job_type_get(job.job_type).queue
-    return configured or LIMITS[Workload(job.workload)].work_queue, BOOKKEEPING_QUEUE
+    return type_work_queue(job.job_type), BOOKKEEPING_QUEUE
+
+
+def type_work_queue(name: str) -> str:
+    """Where a job type's items run when the request names no queue: the queue configured for it
+    (CELERITY_JOB_TYPE_QUEUES), else its own, else its canvas' default."""
+    definition = job_type_get(name)
+    configured = settings.CELERITY_JOB_TYPE_QUEUES.get(name) or definition.queue
+    return configured or LIMITS[definition.canvas].work_queue
+
+
+def type_chunk_size(definition: JobType) -> int:
+    """The chunk size of a job of this type when the request names none: its own, else its canvas' default."""
+    limits = LIMITS[definition.canvas]
+    return min(definition.chunk_size or limits.default_chunk, limits.max_chunk)
 
 
 def job_options(job: Job) -> dict[str, Any]:
