@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from celerity_client import ndjson
-from celerity_client.errors import Conflict, TooLarge
+from celerity_client.errors import Conflict, ConnectionFailed, TooLarge
 from celerity_client.models import Item, Job, JobType, Json, Submission
 from celerity_client.transport import Retrying, RetryPolicy, Transport, encoded
 from celerity_client.waiting import LONG_POLL, Poller
@@ -94,7 +94,7 @@ class Celerity:
                 return self._upload(job_type, stream, chunk_size, queue, key)
         if hasattr(items, "read"):
             return self._upload(job_type, items, chunk_size, queue, key)  # type: ignore[arg-type]  # a file, by hasattr
-        return self._upload(job_type, ndjson.spooled(items)[0], chunk_size, queue, key)
+        return self._upload(job_type, ndjson.spooled(items)[0], chunk_size, queue, key, owned=True)
 
     def _body(
         self,
@@ -118,8 +118,16 @@ class Celerity:
         return Submission.from_json(answer, idempotency_key=key)
 
     def _upload(
-        self, job_type: str, stream: IO[Any], chunk_size: int | None, queue: str | None, key: str
+        self,
+        job_type: str,
+        stream: IO[Any],
+        chunk_size: int | None,
+        queue: str | None,
+        key: str,
+        *,
+        owned: bool = False,
     ) -> Submission:
+        """`owned`: the stream is this call's own (a spool), closed when sent."""
         body: IO[bytes] = stream if ndjson.sendable(stream) else ndjson.copied(stream)
         params = {"type": job_type, "chunk_size": chunk_size, "queue": queue}
         headers = {"Content-Type": NDJSON, "Idempotency-Key": key}
@@ -128,7 +136,7 @@ class Celerity:
                 "POST", "/api/jobs/upload", params=params, data=body, headers=headers, timeout=UPLOAD_TIMEOUT
             )
         finally:
-            if body is not stream:
+            if owned or body is not stream:
                 body.close()
         return Submission.from_json(answer, idempotency_key=key)
 
@@ -188,22 +196,27 @@ class Celerity:
         return self.poller.snapshots(job_id, every=every, timeout=timeout)
 
     def cancel(self, job_id: str) -> Job:
-        """Cancel a pending or running job (Conflict if it has finished)."""
-        return self._act(job_id, "cancel", lambda job: job.status == "cancelled")
-
-    def retry(self, job_id: str) -> Job:
-        """Run the failed items of a failed job again (Conflict unless it failed)."""
-        return self._act(job_id, "retry", lambda job: job.status in ("running", "succeeded"))
-
-    def _act(self, job_id: str, action: str, done: Callable[[Job], bool]) -> Job:
-        """A cancel or retry whose first answer was lost is asked again, and then finds the job already changed
-        (409): if it changed the way this call would have, that was this call's doing."""
+        """Cancel a pending or running job (Conflict if it has finished). A cancel whose first answer was lost is
+        asked again and then finds the job already cancelled (409): that was this call's doing."""
         try:
-            answer, _ = self.transport.request("POST", f"/api/jobs/{job_id}/{action}")
+            answer, _ = self.transport.request("POST", f"/api/jobs/{job_id}/cancel")
         except Conflict as conflict:
-            if conflict.attempt > 1 and done(job := self.job(job_id)):
+            if conflict.attempt > 1 and (job := self.job(job_id)).status == "cancelled":
                 return job
             raise
+        return Job.from_json(answer)
+
+    def retry(self, job_id: str) -> Job:
+        """Run the failed items of a failed job again (Conflict unless it failed). A retry is not asked twice: when
+        its answer is lost, the job tells whether it went through (it is running again, or finished anew)."""
+        before = self.job(job_id)
+        try:
+            answer, _ = self.transport.request("POST", f"/api/jobs/{job_id}/retry", reconnect=False)
+        except ConnectionFailed:
+            after = self.job(job_id)
+            if after.status != "failed" or after.finished_at != before.finished_at:
+                return after  # this retry went through; asking again would retry the job a second time
+            answer, _ = self.transport.request("POST", f"/api/jobs/{job_id}/retry")
         return Job.from_json(answer)
 
     def types(self) -> list[JobType]:

@@ -22,6 +22,7 @@ SPOOL_MEMORY = 256 * 1024  # bytes a spool keeps in memory before it moves to di
 BATCH = 64 * 1024  # bytes of encoded lines written at a time
 READ = 64 * 1024  # bytes read at a time
 Format = Literal["auto", "ndjson", "json"]
+DELIMITERS = " \t\r\n,]"  # what may follow an element of an array
 
 
 def dumps(item: Json, index: int) -> bytes:
@@ -37,16 +38,20 @@ def spooled(items: Iterable[Json]) -> tuple[IO[bytes], int]:
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, mode="w+b")  # noqa: SIM115 - returned
     batch: list[bytes] = []
     size = count = 0
-    for count, item in enumerate(items, start=1):  # count is the total after the loop
-        line = dumps(item, count - 1)
-        batch.append(line)
-        size += len(line) + 1
-        if size >= BATCH:
+    try:
+        for count, item in enumerate(items, start=1):  # count is the total after the loop
+            line = dumps(item, count - 1)
+            batch.append(line)
+            size += len(line) + 1
+            if size >= BATCH:
+                spool.write(b"\n".join(batch) + b"\n")
+                batch.clear()
+                size = 0
+        if batch:
             spool.write(b"\n".join(batch) + b"\n")
-            batch.clear()
-            size = 0
-    if batch:
-        spool.write(b"\n".join(batch) + b"\n")
+    except BaseException:
+        spool.close()
+        raise
     spool.seek(0)
     return spool, count
 
@@ -161,8 +166,8 @@ def _array_items(stream: IO[bytes]) -> Iterator[Json]:
                         size *= 2  # one big item: read ever more at once, not the same text over and over
                         continue
                     raise InvalidItem(index, f"not JSON: {exc}") from None
-                if end == len(text) and not eof and more(size):
-                    continue  # what ends the text may go on in the next read: decode it again
+                if not eof and (end == len(text) or text[end] not in DELIMITERS) and more(size):
+                    continue  # a number cut by the read ("1." of "1.5") may go on in the next: decode it again
                 break
             pos = end
             yield item
@@ -171,9 +176,9 @@ def _array_items(stream: IO[bytes]) -> Iterator[Json]:
             pos += 1
             if following == "]":
                 break
+            if following == "":
+                raise InvalidItem(index, "the array is cut short")
             if following != ",":
-                raise InvalidItem(
-                    index, f"expected ',' or ']' after item {index - 1}, found {following or 'the end'!r}"
-                )
+                raise InvalidItem(index, f"expected ',' or ']' after item {index - 1}, found {following!r}")
     if skip_blank() != "":
         raise InvalidItem(index, "text after the array's closing ']'")

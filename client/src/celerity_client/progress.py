@@ -36,7 +36,7 @@ def render(job: Job, *, rate: float | None, width: int = 120) -> str:
     fraction = min(1.0, settled / total) if total else 0.0
     filled = int(fraction * BAR_WIDTH)
     bar = "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
-    parts = [f"{fraction:4.0%}", f"{progress.done:,}/{total:,} done", f"{progress.failed:,} failed"]
+    parts = [f"{fraction:.0%}", f"{progress.done:,}/{total:,} done", f"{progress.failed:,} failed"]
     if rate is not None:
         parts.append(f"{rate:,.0f} items/s")
         if rate > 0 and not job.finished and total > settled:

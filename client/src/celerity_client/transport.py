@@ -1,9 +1,9 @@
 """HTTP to the API, with the one retry rule every call shares: a 503 (the database or broker away for a moment) or a
 429 (a rate limit) is asked again after the server's `Retry-After`, or after a growing, jittered backoff when it
 names none; so is a request whose connection failed or broke (a few times only: nothing may be listening), since
-every call is safe to repeat (reads are; a submit carries its idempotency key; `Celerity.cancel` and `retry`
-recognise their own earlier success). Retrying stops after `attempts` tries or once the waits would exceed `budget`
-seconds, and the last error is raised."""
+every call is safe to repeat: reads are; a submit carries its idempotency key; `Celerity.cancel` recognises its own
+earlier success, and `Celerity.retry` looks at the job before it asks again. Retrying stops after `attempts` tries
+or once the waits would exceed `budget` seconds, and the last error is raised."""
 
 from __future__ import annotations
 
@@ -103,8 +103,11 @@ class Transport:
         data: bytes | IO[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        reconnect: bool = True,
     ) -> tuple[Any, int]:
-        """The decoded JSON answer and how many tries it took; an `ApiError` for any status of 400 or more."""
+        """The decoded JSON answer and how many tries it took; an `ApiError` for any status of 400 or more.
+        `reconnect=False`: a connection that fails or breaks is not tried again (the caller finds out what
+        happened first)."""
         query = {name: value for name, value in (params or {}).items() if value is not None}
         rewind = data.tell() if data is not None and not isinstance(data, bytes) else None
         waited, attempt = 0.0, 1
@@ -128,7 +131,7 @@ class Transport:
                 failure = _error(response)
             except requests.RequestException as exc:
                 failure = ConnectionFailed(f"cannot reach {self.url} ({method} {path}): {_reason(exc)}")
-            delay = self._delay(failure, attempt)
+            delay = None if isinstance(failure, ConnectionFailed) and not reconnect else self._delay(failure, attempt)
             if delay is None or waited + delay > self.retry.budget:
                 if isinstance(failure, ApiError):
                     failure.attempt = attempt
