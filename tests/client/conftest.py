@@ -3,16 +3,19 @@ Redis, with the session's real Celery workers; the command runs as the installed
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from celerity_client import Celerity
+from celerity_client.command import main
 from tests.services.conftest import Gunicorn, drained, gunicorn_serving
 
 __all__ = ["drained"]
@@ -52,6 +55,7 @@ def run(web: Gunicorn, token: str, tmp_path: Path) -> Run:
 
     def command(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, **options: Any) -> Any:
         environment = env or quiet_env(tmp_path / "home", CELERITY_URL=web.url, CELERITY_TOKEN=token)
+        options.setdefault("cwd", tmp_path)  # never below a checkout whose `make run` is up
         return subprocess.run(
             [str(CELERITY), *args],
             input=stdin,
@@ -62,5 +66,27 @@ def run(web: Gunicorn, token: str, tmp_path: Path) -> Run:
             check=False,
             **options,
         )
+
+    return command
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Cli = Callable[..., Ran]
+
+
+@pytest.fixture
+def cli(web: Gunicorn, token: str) -> Cli:
+    """The command's `main` in this process (no interpreter to start): for what it prints, not how it exits."""
+
+    def command(*args: str) -> Ran:
+        out, err = io.StringIO(), io.StringIO()
+        code = main([*args, "--url", web.url, "--token", token], stdout=out, stderr=err)
+        return Ran(code, out.getvalue(), err.getvalue())
 
     return command

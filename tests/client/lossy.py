@@ -65,7 +65,9 @@ class LossyProxy:
                 if self._loses(method, path):
                     return  # the work is done, the answer never arrives
                 lines = [f"HTTP/1.1 {answer.status} {answer.reason}"]
-                lines += [f"{n}: {v}" for n, v in answer.getheaders() if n.lower() not in ("connection", "content-length")]
+                lines += [
+                    f"{n}: {v}" for n, v in answer.getheaders() if n.lower() not in ("connection", "content-length")
+                ]
                 lines += [f"Content-Length: {len(data)}", "Connection: keep-alive"]
                 client.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
 

@@ -69,7 +69,10 @@ def test_every_kind_of_items_makes_the_job_it_should(
     assert jobs["count"].chunk_size == 50
     for kind in ("generator", "path", "binary file", "text file", "bytes"):
         assert jobs[kind].result == {"reduce": 6, "count": 3, "failed": 0}, kind
-    assert (jobs["long list"].result, jobs["long list"].chunk_size) == ({"reduce": 2 * len(many), "count": len(many), "failed": 0}, 500)
+    assert (jobs["long list"].result, jobs["long list"].chunk_size) == (
+        {"reduce": 2 * len(many), "count": len(many), "failed": 0},
+        500,
+    )
 
 
 def test_items_are_read_across_pages(celerity: Celerity, celery_workers: object) -> None:

@@ -33,7 +33,7 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
-def stack_at(checkout: Path, url: str = "http://127.0.0.1:8123", token: str = "local-token") -> Path:
+def stack_at(checkout: Path, url: str = "http://127.0.0.1:8123", token: str = "local-token") -> Path:  # noqa: S107 - a test token
     """What `make run` writes into the checkout's .run/ while it is up (its own StackInfo, as devstack writes it)."""
     run = checkout / ".run"
     run.mkdir(parents=True)
@@ -103,5 +103,5 @@ def test_an_unknown_profile_lists_the_known_ones(home: Path, tmp_path: Path) -> 
 
 def test_a_broken_profile_file_is_named(home: Path, tmp_path: Path) -> None:
     (home / ".config" / "celerity" / "config.toml").write_text("[default\nurl=")
-    with pytest.raises(ConfigError, match="cannot read ~/.config/celerity/config.toml|cannot read .*config.toml"):
+    with pytest.raises(ConfigError, match=r"cannot read .*config\.toml"):
         resolve(env=env(home), cwd=tmp_path)

@@ -85,7 +85,9 @@ def test_the_format_is_told_by_the_first_character_without_consuming_it(head: by
     assert stream.read() == head
 
 
-@pytest.mark.parametrize(("item", "words"), [(float("nan"), "Out of range float"), ({1, 2}, "set"), ("\ud800", "surrogate")])
+@pytest.mark.parametrize(
+    ("item", "words"), [(float("nan"), "Out of range float"), ({1, 2}, "set"), ("\ud800", "surrogate")]
+)
 def test_an_item_that_is_not_json_is_named_before_anything_is_sent(item: Any, words: str) -> None:
     with pytest.raises(InvalidItem) as refused:
         ndjson.spooled(iter([1, 2, item]))

@@ -27,7 +27,7 @@ RETRIED_STATUSES = (429, 503)
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 8  # tries per call, the first included
-    connection_attempts: int = 4  # of which at most this many when the connection fails (nothing may be listening)
+    connection_attempts: int = 3  # of which at most this many when the connection fails (nothing may be listening)
     budget: float = 120.0  # seconds of waiting per call, at most
     base: float = 0.5  # the first backoff, seconds; each next one doubles, up to `cap`
     cap: float = 30.0

@@ -39,7 +39,12 @@ def test_every_registered_type_is_listed_by_name(api_client: Client) -> None:
 def test_a_type_says_what_a_job_of_it_gets_by_default(api_client: Client, unsent: None) -> None:
     listed = types(api_client)
     words, nap, squares = listed[WORDS], listed["test-nap"], listed["chunked"]
-    assert (words["canvas"], words["queue"], words["reduce"], words["schema"]) == ("chord", "default", True, TEXT_SCHEMA)
+    assert (words["canvas"], words["queue"], words["reduce"], words["schema"]) == (
+        "chord",
+        "default",
+        True,
+        TEXT_SCHEMA,
+    )
     assert (words["chunk_size"], words["max_chunk_size"], words["max_items"]) == (3, 1000, 20_000)
     assert (nap["queue"], nap["time_limit"], nap["schema"]) == ("default", 0.5, None)  # its own queue, not bulk
     assert (squares["queue"], squares["chunk_size"], squares["reduce"]) == ("bulk", 100, False)
