@@ -97,8 +97,11 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 return
             payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             if self.path.endswith("/cancel"):
-                api.cancelled.append(self.path.split("/")[-2])
-                self._send(202, {})
+                job_id = self.path.split("/")[-2]
+                api.cancelled.append(job_id)
+                with api.lock:
+                    body = {**api.body(job_id), "status": "cancelled"}
+                self._send(202, body)
                 return
             job_id = str(uuid.uuid4())
             with api.lock:

@@ -51,6 +51,10 @@ class Celerity:
     def url(self) -> str:
         return self.transport.url
 
+    @property
+    def token(self) -> str:
+        return self.transport.token
+
     def submit(
         self,
         job_type: str,
