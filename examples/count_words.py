@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from celerity_client import Celerity, CelerityError
 from celerity_client.config import resolve
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except CelerityError as exc:
         print(f"count_words: {exc}", file=sys.stderr)
         return 2
-    reduced = job.result["reduce"] if job.result else {"words": 0, "distinct": 0, "top": []}
+    reduced: dict[str, Any] = job.result["reduce"] if job.result else {"words": 0, "distinct": 0, "top": []}
     print(f"{reduced['words']} words, {reduced['distinct']} distinct, in {job.progress.done} files (job {job.id})")
     for word, count in reduced["top"]:
         print(f"{count:>8}  {word}")
