@@ -47,6 +47,13 @@ def test_a_server_that_answers_at_once_is_polled_with_a_growing_pause() -> None:
     assert server.asked == [1] * len(seen)  # it is always offered the wait
 
 
+def test_a_long_wait_on_a_server_that_answers_at_once_pauses_two_seconds_at_most() -> None:
+    server = Server(["running"] * 30 + ["succeeded"], holds=False)
+    list(poller(server).snapshots("j", every=20.0))
+    assert max(server.sleeps) == 2.0
+    assert server.asked[0] == 20
+
+
 def test_a_server_that_holds_the_answer_is_asked_again_at_once() -> None:
     server = Server(["running", "running", "running", "succeeded"], holds=True)
     jobs = list(poller(server).snapshots("j", every=20.0))

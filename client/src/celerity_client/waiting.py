@@ -3,9 +3,9 @@
 Every look is `GET /api/jobs/{id}?wait=S`. A server that long-polls holds the answer until the job ends or S seconds
 pass; one that does not ignores the parameter and answers at once. So the poller needs no switch: an answer that came
 back early with the job still unfinished means the server did not wait, and the poller sleeps a backoff (from
-FIRST_PAUSE, growing by GROWTH, up to `every`) before it asks again; an answer that took its time is followed at once.
-Waits are whole seconds; a server that refuses the parameter (a 422 naming `wait`) is asked without it from then
-on.
+FIRST_PAUSE, growing by GROWTH, up to `every` and MAX_PAUSE) before it asks again; an answer that took its time is
+followed at once. Waits are whole seconds; a server that refuses the parameter (a 422 naming `wait`) is asked
+without it from then on.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from celerity_client.errors import InvalidRequest, WaitTimeout
 from celerity_client.models import Job
 
 LONG_POLL = 20.0  # the longest a single look asks the server to hold the answer, seconds
-FIRST_PAUSE, GROWTH = 0.1, 1.5
+FIRST_PAUSE, GROWTH, MAX_PAUSE = 0.1, 1.5, 2.0  # the pauses between looks at a server that does not hold answers
 EARLY = 0.5  # an answer within this share of the asked wait, job unfinished: the server did not wait
 
 Fetch = Callable[[str, int | None], Job]  # (job id, whole seconds the server may hold the answer, or None) -> the job
@@ -50,7 +50,9 @@ class Poller:
             if now - asked >= EARLY * hold > 0:
                 pause = FIRST_PAUSE  # the server held the answer: ask again at once
                 continue
-            rest = min(pause, every) if deadline is None else min(pause, every, max(0.0, deadline - now))
+            rest = min(pause, every, MAX_PAUSE)
+            if deadline is not None:
+                rest = min(rest, max(0.0, deadline - now))
             self.sleep(rest)
             pause *= GROWTH
 
