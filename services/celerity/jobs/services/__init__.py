@@ -1,6 +1,8 @@
 """Writes of the jobs app. Every task is dispatched only after the commit of the rows it needs.
 
 - `submitting`: validate and create a job, start it (chunk rows), publish its work.
+- `enqueuing`: `job_enqueue`, the one call for Django code inside Celerity: a job in the caller's transaction, started
+  on its commit.
 - `running`: run items of a job type (never writes).
 - `recording`: run chunks and items, record outcomes (one statement per chunk, or per group member, idempotent), detect
   completion.
@@ -13,6 +15,7 @@
 """
 
 from celerity.jobs.services.chords import chord_member_run, chord_members_flush, job_chord_record
+from celerity.jobs.services.enqueuing import job_enqueue
 from celerity.jobs.services.failing import job_task_failed
 from celerity.jobs.services.finishing import job_cancel, job_fail, job_finish
 from celerity.jobs.services.recording import (
@@ -41,6 +44,7 @@ __all__ = [
     "job_chunk_record",
     "job_chunk_run",
     "job_create",
+    "job_enqueue",
     "job_fail",
     "job_finish",
     "job_item_record",
