@@ -16,7 +16,9 @@ from tests.faults.platform import SETTINGS, rows
 pytestmark = [pytest.mark.workers, pytest.mark.slow]
 
 
-def test_a_submit_while_postgres_is_down_is_retried_to_one_job(fault_stack: Stack, audit: Any) -> None:
+@pytest.mark.parametrize("streamed", [False, True], ids=["inline", "streamed"])
+def test_a_submit_while_postgres_is_down_is_retried_to_one_job(fault_stack: Stack, audit: Any, streamed: bool) -> None:
+    """Inline (a count), and streamed from a generator: the upload's spool is sent again from its start."""
     retries: list[Retrying] = []
 
     def heard(retry: Retrying) -> None:
@@ -27,12 +29,14 @@ def test_a_submit_while_postgres_is_down_is_retried_to_one_job(fault_stack: Stac
     client = Celerity(fault_stack.platform.api, SETTINGS["CELERITY_API_TOKEN"], on_retry=heard)
     fault_stack.postgres.pause()
     try:
-        submitted = client.submit("chunked", 300, chunk_size=30)
+        items = (i for i in range(300)) if streamed else 300  # the same items: 0..299
+        submitted = client.submit("chunked", items, chunk_size=30)
     finally:
         if not retries:
             fault_stack.postgres.resume()
     first = retries[0]
-    assert (first.method, first.path, first.status, first.delay) == ("POST", "/api/jobs", 503, 5.0)  # Retry-After: 5
+    path = "/api/jobs/upload" if streamed else "/api/jobs"
+    assert (first.method, first.path, first.status, first.delay) == ("POST", path, 503, 5.0)  # Retry-After: 5
     assert "503 unavailable: the database is unavailable or busy" in first.reason
     assert_exactly_once(audit(submitted.id), 300)
     keyed = rows(
