@@ -14,17 +14,17 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable, Sequence
-from typing import IO, Any, TextIO
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, Protocol, TextIO, TypeVar
 
 from celerity_client import config, output
+from celerity_client.arguments import parser
 from celerity_client.client import Celerity, Items
 from celerity_client.errors import CelerityError, InvalidItem, WaitTimeout
-from celerity_client.models import ITEM_STATES, STATUSES, Job
+from celerity_client.models import Job
 from celerity_client.ndjson import read_items, sniff
 from celerity_client.progress import Bar
 from celerity_client.transport import Retrying
-from celerity_client.version import __version__
 
 OK, JOB_UNSUCCESSFUL, USAGE, REFUSED, TIMED_OUT, INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -33,68 +33,18 @@ class UsageError(CelerityError):
     pass
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    common.add_argument("--url", help="the API's root, e.g. http://127.0.0.1:8000 (env CELERITY_URL)")
-    common.add_argument("--token", help="the API token (env CELERITY_TOKEN)")
-    common.add_argument("--profile", help="a profile of the profile file (env CELERITY_PROFILE)")
-    common.add_argument("--json", action="store_true", help="print the API's JSON, for scripts")
-    common.add_argument("--no-progress", action="store_true", help="no progress bar (a pipe never gets one)")
-    parser = argparse.ArgumentParser(
-        prog="celerity",
-        description="Submit, watch and fix Celerity jobs. Finds the API from --url/--token, CELERITY_URL/"
-        "CELERITY_TOKEN, --profile, a running `make run` (from this directory or any above), or the default "
-        "profile of ~/.config/celerity/config.toml.",
-        parents=[common],
-    )
-    parser.add_argument("--version", action="version", version=f"celerity {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(name: str, text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=text, description=text, parents=[common])
-
-    submit = command("submit", "submit a job: its items from FILE (NDJSON or a JSON array), - for stdin, or --count")
-    submit.add_argument("type", help="the job type (celerity types lists them)")
-    submit.add_argument("file", nargs="?", help="NDJSON (one item per line) or a JSON array; - reads stdin")
-    submit.add_argument("--count", type=int, help="instead of a file: the items 0..N-1")
-    submit.add_argument("--format", choices=["auto", "ndjson", "json"], default="auto", help="default: by content")
-    submit.add_argument("--chunk-size", type=int)
-    submit.add_argument("--queue")
-    submit.add_argument("--key", help="idempotency key: submitting again with it gives the same job")
-    submit.add_argument("--item-cost-ms", type=int, help="the demo's simulated work per item (inline items)")
-    submit.add_argument("--fail-rate", type=float, help="the demo's share of items that fail (inline items)")
-    _waiting(submit)
-    jobs = command("jobs", "list jobs, newest first")
-    jobs.add_argument("--status", choices=STATUSES)
-    jobs.add_argument("--type")
-    jobs.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
-    jobs.add_argument("--all", action="store_true", help="every job")
-    command("job", "a job's progress and result").add_argument("id")
-    items = command("items", "a job's items, in index order")
-    items.add_argument("id")
-    items.add_argument("--state", choices=ITEM_STATES)
-    items.add_argument("--ndjson", action="store_true", help="only the inputs, one per line: ready to resubmit")
-    items.add_argument("--limit", type=int, help="at most this many")
-    retry = command("retry", "run a failed job's failed items again")
-    retry.add_argument("id")
-    _waiting(retry)
-    command("cancel", "cancel a pending or running job").add_argument("id")
-    command("types", "the job types the server runs")
-    watch = command("watch", "follow a job until it ends")
-    watch.add_argument("id")
-    watch.add_argument("--timeout", type=float, help="give up after this many seconds (exit status 4)")
-    command("config", "which API this command talks to, and whether it is ready")
-    return parser
+class Raw(Protocol):
+    @property
+    def raw(self) -> Mapping[str, Any]: ...
 
 
-def _waiting(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--wait", action="store_true", help="follow the job until it ends; exit 0 only if it succeeded")
-    parser.add_argument("--timeout", type=float, help="with --wait: give up after this many seconds (exit status 4)")
+T = TypeVar("T", bound=Raw)
+Rows = Callable[[Iterable[T]], Iterator[list[str]]]
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     opt: Callable[[str], Any] = lambda name: getattr(args, name, None)  # noqa: E731 - options may be absent
     bar = Bar(err, enabled=not opt("no_progress"))
     try:
@@ -209,13 +159,18 @@ def _show(out: TextIO, job: Job, args: argparse.Namespace) -> None:
         output.job_detail(out, job)
 
 
+def _listing(out: TextIO, args: argparse.Namespace, things: Iterable[T], header: list[str], rows: Rows[T]) -> int:
+    """A list as a table for people, or with --json as a JSON array of the API's objects; written as it comes."""
+    if getattr(args, "json", False):
+        output.json_array(out, (dict(thing.raw) for thing in things))
+    else:
+        output.table(out, header, rows(things))
+    return OK
+
+
 def _jobs(client: Celerity, args: argparse.Namespace, out: TextIO, err: TextIO, bar: Bar) -> int:
     jobs = client.jobs(status=args.status, type=args.type, limit=None if args.all else args.limit)
-    if getattr(args, "json", False):
-        output.json_array(out, (dict(job.raw) for job in jobs))
-    else:
-        output.table(out, output.JOB_HEADER, output.job_rows(jobs))
-    return OK
+    return _listing(out, args, jobs, output.JOB_HEADER, output.job_rows)
 
 
 def _job(client: Celerity, args: argparse.Namespace, out: TextIO, err: TextIO, bar: Bar) -> int:
@@ -225,13 +180,10 @@ def _job(client: Celerity, args: argparse.Namespace, out: TextIO, err: TextIO, b
 
 def _list_items(client: Celerity, args: argparse.Namespace, out: TextIO, err: TextIO, bar: Bar) -> int:
     items = itertools.islice(client.items(args.id, state=args.state), args.limit)
-    if args.ndjson:
-        for item in items:
-            out.write(output.compact(item.input) + "\n")
-    elif getattr(args, "json", False):
-        output.json_array(out, (dict(item.raw) for item in items))
-    else:
-        output.table(out, output.ITEM_HEADER, output.item_rows(items))
+    if not args.ndjson:
+        return _listing(out, args, items, output.ITEM_HEADER, output.item_rows)
+    for item in items:
+        out.write(output.compact(item.input) + "\n")
     return OK
 
 
@@ -249,12 +201,7 @@ def _cancel(client: Celerity, args: argparse.Namespace, out: TextIO, err: TextIO
 
 
 def _types(client: Celerity, args: argparse.Namespace, out: TextIO, err: TextIO, bar: Bar) -> int:
-    types = client.types()
-    if getattr(args, "json", False):
-        output.json_array(out, (dict(t.raw) for t in types))
-    else:
-        output.table(out, output.TYPE_HEADER, output.type_rows(types))
-    return OK
+    return _listing(out, args, client.types(), output.TYPE_HEADER, output.type_rows)
 
 
 def _watch(client: Celerity, args: argparse.Namespace, out: TextIO, err: TextIO, bar: Bar) -> int:
