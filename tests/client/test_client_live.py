@@ -152,6 +152,8 @@ def test_what_the_api_refuses_arrives_typed_with_its_fields(celerity: Celerity, 
     with Celerity(web.url, "wrong-token") as stranger, pytest.raises(Unauthorized) as refused:
         stranger.types()
     assert refused.value.error == "unauthorized"
+    with pytest.raises(TypeError, match="items: a count, a list or iterable"):
+        celerity.submit(WORDS, {"text": "one item, not a list"})  # a dict would iterate its keys
     with pytest.raises(InvalidItem, match=r"items.2: not JSON"):
         celerity.submit(WORDS, [{"text": "a"}, {"text": "b"}, {"text": float("nan")}])
     assert list(celerity.jobs()) == []  # nothing was created by any of them

@@ -151,30 +151,32 @@ def test_retry_cancel_and_watch_exit_by_the_jobs_outcome(run: Run, celerity: Cel
     assert one_line(again.stderr) == "celerity: 409 conflict: job is already cancelled"
 
 
-def test_every_error_is_one_line_with_its_own_exit_status(run: Run, web: Gunicorn, token: str, tmp_path: Path) -> None:
+def test_every_error_is_one_line_with_its_own_exit_status(run: Run, cli: Cli, tmp_path: Path) -> None:
+    """As the console script where the process matters (stdin, the environment, no traceback on the way out); in
+    this process for the rest."""
     home = tmp_path / "home"
     cases = [
         (run("--token", "wrong", "jobs"), 3, "celerity: 401 unauthorized: missing or wrong bearer token"),
-        (run("job", str(uuid.UUID(int=7))), 3, "celerity: 404 not_found: no job 00000000-0000-0000-0000-000000000007"),
-        (run("job", "nope"), 2, "celerity: 'nope' is not a job id"),
         (
             run("submit", WORDS, "-", stdin='{"text": "ok"}\n{"txt": "typo"}\n'),
             3,
             "celerity: 422 invalid_request: items.1",
         ),
         (run("submit", WORDS, "-", stdin='[{"text": "ok"}, {"text": NaN}]'), 2, "celerity: items.1: not JSON"),
-        (
-            run("submit", WORDS, str(tmp_path / "missing.ndjson")),
-            3,
-            f"celerity: {tmp_path / 'missing.ndjson'}: No such",
-        ),
-        (run("submit", WORDS), 2, "celerity: give a FILE of items"),
         (run("jobs", env=quiet_env(home)), 3, "celerity: no Celerity API to talk to"),
         (
             run("jobs", env=quiet_env(home, CELERITY_URL="http://127.0.0.1:1", CELERITY_TOKEN="x")),
             3,
             "celerity: cannot reach",
         ),
+        (cli("job", str(uuid.UUID(int=7))), 3, "celerity: 404 not_found: no job 00000000-0000-0000-0000-000000000007"),
+        (cli("job", "nope"), 2, "celerity: 'nope' is not a job id"),
+        (
+            cli("submit", WORDS, str(tmp_path / "missing.ndjson")),
+            3,
+            f"celerity: {tmp_path / 'missing.ndjson'}: No such",
+        ),
+        (cli("submit", WORDS), 2, "celerity: give a FILE of items"),
     ]
     for done, status, start in cases:
         assert (done.returncode, done.stdout) == (status, ""), (start, done.stderr)

@@ -23,7 +23,7 @@ JSON = st.recursive(
 
 
 @given(st.lists(JSON, max_size=30), st.integers(1, 40), st.sampled_from(["", " ", "\n  ", "\t\r\n"]))
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 def test_a_json_array_reads_as_json_loads_does_whatever_the_read_size(items: list[Any], read: int, gap: str) -> None:
     text = "[" + gap + ("," + gap).join(json.dumps(item) for item in items) + gap + "]" + gap
     original = ndjson.READ
@@ -35,7 +35,7 @@ def test_a_json_array_reads_as_json_loads_does_whatever_the_read_size(items: lis
 
 
 @given(st.lists(JSON, max_size=30))
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=40, deadline=None)
 def test_spooled_items_read_back_as_they_were(items: list[Any]) -> None:
     spool, count = ndjson.spooled(iter(items))
     with spool:

@@ -79,7 +79,7 @@ class Celerity:
         key = idempotency_key or str(uuid.uuid4())
         options = {"item_cost_ms": item_cost_ms, "fail_rate": fail_rate}
         options = {name: value for name, value in options.items() if value is not None}
-        if isinstance(items, bool | str | bytes):
+        if isinstance(items, bool | str | bytes | Mapping):
             raise TypeError(f"items: a count, a list or iterable of JSON values, a file or a path, not {items!r:.40}")
         if isinstance(items, int):
             return self._post_inline(self._body(job_type, items, chunk_size, queue, options), key)
@@ -155,18 +155,20 @@ class Celerity:
 
     def jobs(self, *, status: str | None = None, type: str | None = None, limit: int | None = None) -> Iterator[Job]:
         """Jobs, newest first, across pages; `status` and `type` filter, `limit` stops after that many."""
-        seen: set[str] = set()
-        offset = 0
-        while limit is None or len(seen) < limit:
-            page_size = JOBS_PAGE if limit is None else max(1, min(JOBS_PAGE, limit - len(seen)))
+        recent: set[str] = set()  # the last page's ids: a job created meanwhile shifts the next page by one
+        offset = given = 0
+        while limit is None or given < limit:
+            page_size = JOBS_PAGE if limit is None else max(1, min(JOBS_PAGE, limit - given))
             params = {"status": status, "type": type, "limit": page_size, "offset": offset}
             page, _ = self.transport.request("GET", "/api/jobs", params=params)
+            ids = {body["id"] for body in page["items"]}
             for body in page["items"]:
-                if body["id"] not in seen and (limit is None or len(seen) < limit):
-                    seen.add(body["id"])  # a job created meanwhile shifts the pages: never yield one twice
+                if body["id"] not in recent and (limit is None or given < limit):
+                    given += 1
                     yield Job.from_json(body)
             if not page.get("next"):
                 return
+            recent = ids
             offset += len(page["items"])
 
     def items(self, job_id: str, *, state: str | None = None) -> Iterator[Item]:

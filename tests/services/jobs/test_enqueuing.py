@@ -15,6 +15,7 @@ from celerity.jobs.errors import JobInputError
 from celerity.jobs.models import Job, JobStatus
 from celerity.jobs.services import job_enqueue
 from celerity.jobs.workloads import JOB_START
+from devstack import processes
 from devstack.pytest_plugin import TEST_DATABASE
 from devstack.servers import _psycopg_params
 from tests.services.jobs.testtypes import words_type
@@ -59,7 +60,7 @@ def starts_run() -> int:
     """How many `job_start` tasks the workers have run, by their own count."""
     from config.celery_app import app
 
-    stats = app.control.inspect(timeout=2).stats() or {}
+    stats = app.control.inspect(timeout=5, limit=len(processes.DEFAULT_POOLS)).stats() or {}  # every worker's reply
     return sum(int(worker.get("total", {}).get(JOB_START, 0)) for worker in stats.values())
 
 
