@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from celerity.jobs.workloads import PUBLISH_BATCH
+from celerity.jobs.canvases import PUBLISH_BATCH, names
 from tests.faults.conftest import Api, Stack, job_row
 from tests.faults.platform import rows, wait_for
 
@@ -24,7 +24,7 @@ def starting(client: redis.Redis) -> bool:
     """A `job_start` is running: its message is held unacknowledged (acks_late) until it returns."""
     for raw in client.hvals("unacked"):
         message = json.loads(raw)[0]
-        if message.get("headers", {}).get("task") == "celerity.jobs.job_start":
+        if message.get("headers", {}).get("task") == names.JOB_START:
             return True
     return False
 

@@ -15,7 +15,7 @@ from loadtests import runner
 from loadtests.__main__ import main
 from loadtests.scenarios import SCENARIOS, JobSpec, Scenario, expected_sum
 from loadtests.target import Target, api_client
-from tests.loadtests.fakeapi import TOKEN, FakeApi, honest, serving
+from tests.fakeapi import TOKEN, FakeApi, honest, serving
 
 QUIET = Console(file=io.StringIO(), width=200)
 

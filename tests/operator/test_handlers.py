@@ -168,13 +168,26 @@ async def test_the_broker_can_come_from_a_secret(
 
 
 @pytest.mark.asyncio
-async def test_a_missing_secret_is_a_probe_failure(cluster: Cluster, operator_redis: redis.Redis) -> None:
+async def test_a_missing_secret_is_a_probe_failure_until_it_exists(
+    cluster: Cluster, operator_redis: redis.Redis
+) -> None:
+    kwargs = operator_redis.connection_pool.connection_kwargs
+    broker = f"redis://{kwargs['host']}:{kwargs['port']}/{kwargs['db']}"
     cluster.deployment(replicas=1)
     cluster.pool({**SPEC, "broker": {"secretRef": {"name": "absent"}}})
     async with running_operator():
         await until(lambda: cluster.condition("ProbeFailed")["status"] == "True")
-    assert cluster.replicas() == 1
-    assert "secret" in cluster.condition("ProbeFailed")["message"]
+        assert cluster.replicas() == 1
+        assert "secret" in cluster.condition("ProbeFailed")["message"]
+        cluster.kmock.objects["v1/secrets", NS, "absent"] = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "absent", "namespace": NS},
+            "data": {"url": base64.b64encode(broker.encode()).decode()},
+        }
+        await until(lambda: cluster.condition("ProbeFailed")["status"] == "False", what="the next poll reads it")
+    assert cluster.condition("Ready")["status"] == "True"
+    assert cluster.reasons().count("Recovered") == 1, "one Normal event when the problem ends"
 
 
 @pytest.mark.asyncio

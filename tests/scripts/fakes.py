@@ -1,6 +1,6 @@
 """Stand-ins for docker, podman, kind, helm and kubectl, so the kind workflow scripts run here (no engine, no
-cluster). Each fake appends its argv to calls.jsonl; `kubectl port-forward` serves a small jobs API that behaves like
-Celerity's, and the bulk Deployment's replicas rise with submitted work and fall once it is done."""
+cluster). Each fake appends its argv to calls.jsonl; `kubectl port-forward` serves the tests' fake jobs API
+(tests/fakeapi.py), and the bulk Deployment's replicas rise with submitted work and fall once it is done."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 TOKEN = "smoke-token"
+FAKE_API = Path(__file__).resolve().parents[1] / "fakeapi.py"  # the jobs API behind `kubectl port-forward`
 BASIC_TOOLS = (
     "bash",
     "env",
@@ -72,7 +73,7 @@ if "-o" in args and args[args.index("-o") + 1].startswith("jsonpath="):
     jsonpath = args[args.index("-o") + 1].split("=", 1)[1]
 if args[:1] == ["port-forward"]:
     port = int(args[2].split(":")[0])
-    os.execv(sys.executable, [sys.executable, os.environ["FAKE_API"], str(port)])
+    os.execv(sys.executable, [sys.executable, os.environ["FAKE_API"], str(port), str(STATE), "{token}"])
 NAMES = {{"service": "celerity-web", "secret": "celerity-app", "deployment": "celerity-worker-bulk"}}
 if args[:1] == ["get"] and "-l" in args:
     print(NAMES[args[1]], end="")
@@ -91,69 +92,6 @@ else:
     print(f"fake kubectl: {{' '.join(args)}}")
 '''
 
-_API = r'''
-"""The fake jobs API behind `kubectl port-forward`: Celerity's request and response shapes."""
-import json, os, sys, uuid
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
-
-STATE = Path(os.environ["FAKE_STATE"])
-JOBS = {}
-
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def _send(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _authorized(self):
-        if self.headers.get("Authorization") != "Bearer TOKEN":
-            self._send(401, {"error": "unauthorized", "message": "bad token", "fields": {}})
-            return False
-        return True
-
-    def do_GET(self):
-        if self.path in ("/healthz", "/readyz"):
-            return self._send(200, {"status": "ok"})
-        if not self._authorized():
-            return
-        job = JOBS[self.path.rsplit("/", 1)[1]]
-        job["polls"] += 1
-        body = {"id": job["id"], "workload": job["workload"], "status": "running", "result": None}
-        if job["polls"] >= 3 and job.get("type") == "wordcount":  # the examples' job type: words counted by a reduce
-            words = sum(len(item["text"].split()) for item in job["items"])
-            result = {"reduce": {"words": words}, "count": len(job["items"]), "failed": 0}
-            body.update(status="succeeded", result=result)
-        elif job["polls"] >= 3:
-            n = job["items"]
-            body.update(status="succeeded", result={"sum": (n - 1) * n * (2 * n - 1) // 6, "count": n})
-            if (STATE / ("fail-" + job["workload"])).exists():  # a test asks this workload to fail
-                body.update(status="failed", result={"sum": 0, "count": 0})
-        if all(j["polls"] >= 3 for j in JOBS.values()):
-            (STATE / "done").touch()
-        self._send(200, body)
-
-    def do_POST(self):
-        if not self._authorized():
-            return
-        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        job = {"id": str(uuid.uuid4()), "workload": payload.get("workload", "chunked"), "type": payload.get("type"),
-               "items": payload["items"], "polls": 0}
-        JOBS[job["id"]] = job
-        (STATE / "submitted").touch()
-        with open(STATE / "jobs.jsonl", "a") as jobs:
-            jobs.write(json.dumps(payload) + "\n")
-        self._send(202, {"id": job["id"], "status": "pending", "url": "/api/jobs/" + job["id"]})
-
-HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
-'''
-
 
 def install(bin_dir: Path, state: Path, tools: tuple[str, ...]) -> None:
     """Write the fakes for `tools` into bin_dir, plus links to the basic tools the scripts need (and nothing else,
@@ -165,8 +103,6 @@ def install(bin_dir: Path, state: Path, tools: tuple[str, ...]) -> None:
         if found:
             (bin_dir / tool).symlink_to(found)
     (bin_dir / "python3").symlink_to(sys.executable)
-    api = state / "fake_api.py"
-    api.write_text(_API.replace("TOKEN", TOKEN))
     for tool in tools:
         path = bin_dir / tool
         path.write_text(_FAKE.format(python=sys.executable, tool=tool, token=TOKEN))
@@ -178,7 +114,7 @@ def env(bin_dir: Path, state: Path, **extra: str) -> dict[str, str]:
         "PATH": str(bin_dir),
         "HOME": str(state),
         "FAKE_STATE": str(state),
-        "FAKE_API": str(state / "fake_api.py"),
+        "FAKE_API": str(FAKE_API),
         "LANG": os.environ.get("LANG", "C.UTF-8"),
         **extra,
     }

@@ -27,6 +27,7 @@ from celerity_client.errors import (
     TooLarge,
     Unauthorized,
     Unavailable,
+    UnexpectedAnswer,
     UnsupportedMediaType,
     WaitTimeout,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "TooLarge",
     "Unauthorized",
     "Unavailable",
+    "UnexpectedAnswer",
     "UnsupportedMediaType",
     "WaitTimeout",
     "__version__",

@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from celerity_client import ndjson
 from celerity_client.errors import Conflict, ConnectionFailed, TooLarge
-from celerity_client.models import Item, Job, JobType, Json, Submission
+from celerity_client.models import Item, Job, JobType, Json, Submission, page_of, parsed
 from celerity_client.transport import Retrying, RetryPolicy, Transport, encoded
 from celerity_client.waiting import LONG_POLL, Poller
 
@@ -119,7 +119,7 @@ class Celerity:
     def _post_inline(self, body: bytes, key: str) -> Submission:
         headers = {"Content-Type": "application/json", "Idempotency-Key": key}
         answer, _ = self.transport.request("POST", "/api/jobs", data=body, headers=headers)
-        return Submission.from_json(answer, idempotency_key=key)
+        return parsed(Submission.from_json, answer, idempotency_key=key)
 
     def _upload(
         self,
@@ -142,7 +142,7 @@ class Celerity:
         finally:
             if owned or body is not stream:
                 body.close()
-        return Submission.from_json(answer, idempotency_key=key)
+        return parsed(Submission.from_json, answer, idempotency_key=key)
 
     def job(self, job_id: str) -> Job:
         """The job, with its progress and, once finished, its result."""
@@ -151,7 +151,7 @@ class Celerity:
     def _look(self, job_id: str, wait: int | None) -> Job:
         timeout = None if wait is None else self.transport.timeout + wait
         answer, _ = self.transport.request("GET", f"/api/jobs/{job_id}", params={"wait": wait}, timeout=timeout)
-        return Job.from_json(answer)
+        return parsed(Job.from_json, answer)
 
     def jobs(self, *, status: str | None = None, type: str | None = None, limit: int | None = None) -> Iterator[Job]:
         """Jobs, newest first, across pages; `status` and `type` filter, `limit` stops after that many."""
@@ -160,16 +160,17 @@ class Celerity:
         while limit is None or given < limit:
             page_size = JOBS_PAGE if limit is None else max(1, min(JOBS_PAGE, limit - given))
             params = {"status": status, "type": type, "limit": page_size, "offset": offset}
-            page, _ = self.transport.request("GET", "/api/jobs", params=params)
-            ids = {body["id"] for body in page["items"]}
-            for body in page["items"]:
-                if body["id"] not in recent and (limit is None or given < limit):
+            answer, _ = self.transport.request("GET", "/api/jobs", params=params)
+            entries, following = page_of(answer)
+            jobs = [parsed(Job.from_json, body) for body in entries]
+            for job in jobs:
+                if job.id not in recent and (limit is None or given < limit):
                     given += 1
-                    yield Job.from_json(body)
-            if not page.get("next"):
+                    yield job
+            if not following:
                 return
-            recent = ids
-            offset += len(page["items"])
+            recent = {job.id for job in jobs}
+            offset += len(jobs)
 
     def items(self, job_id: str, *, state: str | None = None) -> Iterator[Item]:
         """The job's items that have an outcome, in index order, across pages; `state` is done, failed or
@@ -177,14 +178,15 @@ class Celerity:
         offset, last = 0, -1
         while True:
             params = {"state": state, "limit": ITEMS_PAGE, "offset": offset}
-            page, _ = self.transport.request("GET", f"/api/jobs/{job_id}/items", params=params)
-            for body in page["items"]:
-                if body["index"] > last:  # pages that shifted under a running retry never repeat an item
-                    last = body["index"]
-                    yield Item.from_json(body)
-            if not page.get("next"):
+            answer, _ = self.transport.request("GET", f"/api/jobs/{job_id}/items", params=params)
+            entries, following = page_of(answer)
+            for item in [parsed(Item.from_json, body) for body in entries]:
+                if item.index > last:  # pages that shifted under a running retry never repeat an item
+                    last = item.index
+                    yield item
+            if not following:
                 return
-            offset += len(page["items"])
+            offset += len(entries)
 
     def wait(self, job_id: str, *, timeout: float | None = None, on_update: Callable[[Job], None] | None = None) -> Job:
         """The job once it has finished (succeeded, failed or cancelled: check `status`), WaitTimeout after
@@ -210,7 +212,7 @@ class Celerity:
             if conflict.attempt > 1 and (job := self.job(job_id)).status == "cancelled":
                 return job
             raise
-        return Job.from_json(answer)
+        return parsed(Job.from_json, answer)
 
     def retry(self, job_id: str) -> Job:
         """Run the failed items of a failed job again (Conflict unless it failed). A retry is not asked twice: when
@@ -223,12 +225,12 @@ class Celerity:
             if after.status != "failed" or after.finished_at != before.finished_at:
                 return after  # this retry went through; asking again would retry the job a second time
             answer, _ = self.transport.request("POST", f"/api/jobs/{job_id}/retry")
-        return Job.from_json(answer)
+        return parsed(Job.from_json, answer)
 
     def types(self) -> list[JobType]:
         """The job types this server runs, with their defaults."""
         answer, _ = self.transport.request("GET", "/api/types")
-        return [JobType.from_json(body) for body in answer["items"]]
+        return [parsed(JobType.from_json, body) for body in page_of(answer)[0]]
 
     def ready(self) -> bool:
         """True when the API answers its readiness check (Postgres and Redis both up); never raises."""

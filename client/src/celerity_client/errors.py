@@ -116,6 +116,11 @@ def api_error(status: int, body: Any, text: str, *, retry_after: float | None = 
     return kind(status, f"http_{status}", snippet, retry_after=retry_after)
 
 
+class UnexpectedAnswer(CelerityError):
+    """The server answered with something that is not the jobs API's (not JSON, or a shape without the fields every
+    version has): a URL that points elsewhere, a proxy's page, an incompatible server."""
+
+
 class ConnectionFailed(CelerityError):
     """The API could not be reached, or the connection broke, and retrying did not help."""
 

@@ -3,16 +3,36 @@ the server adds later is never lost, and parsing tolerates fields it does not kn
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from celerity_client.errors import UnexpectedAnswer
 
 Json = Any  # what json.loads returns: None, bool, int, float, str, list, dict
 
 FINISHED = ("succeeded", "failed", "cancelled")
 STATUSES = ("pending", "running", *FINISHED)
 ITEM_STATES = ("done", "failed", "pending")
+
+
+T = TypeVar("T")
+
+
+def parsed(factory: Callable[..., T], body: Any, **extra: Any) -> T:
+    """`factory(body)`, or UnexpectedAnswer when the body lacks what every version of the API answers."""
+    try:
+        return factory(body, **extra)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UnexpectedAnswer(f"not the jobs API's answer ({type(exc).__name__}: {exc}): {str(body)[:200]}") from None
+
+
+def page_of(answer: Any) -> tuple[list[Any], bool]:
+    """A page's entries and whether another page follows."""
+    if not isinstance(answer, Mapping) or not isinstance(answer.get("items"), list):
+        raise UnexpectedAnswer(f"not a page of the jobs API: {str(answer)[:200]}")
+    return answer["items"], bool(answer.get("next"))
 
 
 def _when(value: Any) -> datetime | None:

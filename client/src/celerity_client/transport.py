@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import requests
 
-from celerity_client.errors import ApiError, ConnectionFailed, api_error
+from celerity_client.errors import ApiError, ConnectionFailed, UnexpectedAnswer, api_error
 from celerity_client.version import __version__
 
 RETRIED_STATUSES = (429, 503)
@@ -164,8 +164,11 @@ def _decoded(response: requests.Response) -> Any:
         return None
     try:
         return response.json()
-    except ValueError as exc:
-        raise api_error(response.status_code, None, f"not JSON: {response.text}") from exc
+    except ValueError:
+        snippet = " ".join(response.text.split())[:200]
+        raise UnexpectedAnswer(
+            f"{response.request.method} {response.url} answered {response.status_code} with what is not JSON: {snippet}"
+        ) from None
 
 
 def _error(response: requests.Response) -> ApiError:

@@ -60,6 +60,24 @@ class Outcome:
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, message)
 
 
+@dataclass(frozen=True)
+class Observed:
+    """What one reconcile saw: the pool's spec, its Deployment's replicas and its queues' backlog."""
+
+    pool: parsing.PoolSpec
+    current: int
+    observation: probing.Observation
+    load: policy.Load
+
+
+class _Problem(Exception):
+    """A step that cannot go on this time; the pool's conditions say why (`_problem`)."""
+
+    def __init__(self, reason: str, message: str, *, current: int | None = None) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.current = reason, message, current
+
+
 async def reconcile(
     *,
     kube: KubeApi,
@@ -71,73 +89,134 @@ async def reconcile(
     default_redis_url: str | None,
     now: float | None = None,
 ) -> Outcome:
+    """Observe (the spec, the scale, the backlog), decide (the pure policy), act (scale, busy pods protected first),
+    report (status, events, conditions). A step that fails ends the reconcile in a problem instead."""
     now = time.time() if now is None else now
     labels = {"namespace": namespace, "pool": name}
     try:
+        seen = await _observe(kube, namespace, spec, memory, default_redis_url, labels)
+        decision = _decide(seen, memory, labels, now)
+        recovered, memory.problem = memory.problem, None
+        scaled = await _act(kube, namespace, name, seen, decision, memory, labels, now)
+    except _Problem as problem:
+        return _problem(
+            memory, labels, problem.reason, problem.message, now=now, generation=generation, current=problem.current
+        )
+    return _report(seen, decision, memory, labels, recovered=recovered, scaled=scaled, now=now, generation=generation)
+
+
+async def _observe(
+    kube: KubeApi,
+    namespace: str,
+    spec: Mapping[str, Any],
+    memory: PoolMemory,
+    default_redis_url: str | None,
+    labels: dict[str, str],
+) -> Observed:
+    try:
         pool = parsing.pool_spec(spec)
     except parsing.InvalidSpec as exc:
-        return _problem(memory, labels, "InvalidSpec", str(exc), now=now, generation=generation)
+        raise _Problem("InvalidSpec", str(exc)) from exc
     metrics.MAXIMUM.labels(**labels).set(pool.policy.max_replicas)
     try:
         current = await kube.scale_get(namespace, pool.deployment)
     except KubeApiError as exc:
         metrics.RECONCILE_ERRORS.labels(**labels).inc()
-        message = f"cannot read the scale of deployment {pool.deployment}: {exc}"
-        return _problem(memory, labels, "ScaleTargetUnavailable", message, now=now, generation=generation)
+        raise _Problem(
+            "ScaleTargetUnavailable", f"cannot read the scale of deployment {pool.deployment}: {exc}"
+        ) from exc
     metrics.CURRENT.labels(**labels).set(current)
     try:
         observation = await _probe(kube, namespace, pool, memory, default_redis_url, labels)
     except probing.ProbeError as exc:
-        message = f"keeping {current} replicas: {exc}"
-        return _problem(memory, labels, "ProbeFailed", message, now=now, generation=generation, current=current)
+        raise _Problem("ProbeFailed", f"keeping {current} replicas: {exc}", current=current) from exc
+    return Observed(pool, current, observation, observation.load())
 
-    load = observation.load()
+
+def _decide(seen: Observed, memory: PoolMemory, labels: dict[str, str], now: float) -> policy.Decision:
+    """The policy's decision, remembered in the pool's history."""
     if not memory.seeded:
         # After a (re)start the operator knows no history: treat the current count as just recommended, so no
         # scale-down happens before a full window has been watched.
-        memory.history, memory.seeded = [policy.Recommendation(now, current)], True
+        memory.history, memory.seeded = [policy.Recommendation(now, seen.current)], True
+    spec = seen.pool.policy
     decision = policy.decide(
-        load=load, current=current, spec=pool.policy, history=memory.history, now=now, scalings=memory.scalings
+        load=seen.load,
+        current=seen.current,
+        spec=spec,
+        history=memory.history,
+        now=now,
+        scalings=memory.scalings,
     )
+    memory.history = policy.remember(memory.history, decision, now, policy.keep_seconds(spec))
+    metrics.observe_load(labels, seen.observation, desired=decision.replicas)
+    return decision
+
+
+async def _act(
+    kube: KubeApi,
+    namespace: str,
+    name: str,
+    seen: Observed,
+    decision: policy.Decision,
+    memory: PoolMemory,
+    labels: dict[str, str],
+    now: float,
+) -> bool:
+    """Scale the Deployment to the decision, unless the pool is paused or already there; True when it scaled."""
+    pool, current = seen.pool, seen.current
+    if pool.paused or decision.replicas == current:
+        return False
+    if decision.direction == "down":
+        # Busy pods first become expensive to delete, so the ReplicaSet removes idle ones. If that fails, the
+        # scale-down waits for the next poll rather than risk busy pods.
+        try:
+            await scaling.protect_busy_pods(kube, namespace, name, seen.observation.workers)
+        except KubeApiError as exc:
+            metrics.RECONCILE_ERRORS.labels(**labels).inc()
+            message = f"not scaling down: cannot set pod deletion costs: {exc}"
+            raise _Problem("PodsUnavailable", message, current=current) from exc
+    try:
+        await kube.scale_patch(namespace, pool.deployment, decision.replicas)
+    except KubeApiError as exc:
+        metrics.RECONCILE_ERRORS.labels(**labels).inc()
+        message = f"cannot scale deployment {pool.deployment}: {exc}"
+        raise _Problem("ScaleFailed", message, current=current) from exc
     keep = policy.keep_seconds(pool.policy)
-    memory.history = policy.remember(memory.history, decision, now, keep)
-    at_max = decision.wanted >= pool.policy.max_replicas and decision.replicas >= pool.policy.max_replicas
-    metrics.observe_load(labels, observation, desired=decision.replicas)
+    memory.scalings = policy.remember_scaling(memory.scalings, current, decision.replicas, now, keep)
+    metrics.scaled(labels, decision)
+    return True
+
+
+def _report(
+    seen: Observed,
+    decision: policy.Decision,
+    memory: PoolMemory,
+    labels: dict[str, str],
+    *,
+    recovered: str | None,
+    scaled: bool,
+    now: float,
+    generation: int | None,
+) -> Outcome:
+    """The pool's status, conditions and events after a reconcile that went through."""
+    pool, load = seen.pool, seen.load
     outcome = Outcome(
         status={
             "observedBacklog": {"waiting": load.waiting, "reserved": load.reserved, "running": load.running},
             "desiredReplicas": decision.replicas,
-            "currentReplicas": current,
+            "currentReplicas": seen.current,
         }
     )
-    if memory.problem is not None:
-        outcome.events.append(("Normal", "Recovered", f"{memory.problem} is resolved"))
-        memory.problem = None
-    if not pool.paused and decision.replicas != current:
-        if decision.direction == "down":
-            # Busy pods first become expensive to delete, so the ReplicaSet removes idle ones. If that fails, the
-            # scale-down waits for the next poll rather than risk busy pods.
-            try:
-                await scaling.protect_busy_pods(kube, namespace, name, observation.workers)
-            except KubeApiError as exc:
-                metrics.RECONCILE_ERRORS.labels(**labels).inc()
-                message = f"not scaling down: cannot set pod deletion costs: {exc}"
-                return _problem(
-                    memory, labels, "PodsUnavailable", message, now=now, generation=generation, current=current
-                )
-        try:
-            await kube.scale_patch(namespace, pool.deployment, decision.replicas)
-        except KubeApiError as exc:
-            metrics.RECONCILE_ERRORS.labels(**labels).inc()
-            message = f"cannot scale deployment {pool.deployment}: {exc}"
-            return _problem(memory, labels, "ScaleFailed", message, now=now, generation=generation, current=current)
-        memory.scalings = policy.remember_scaling(memory.scalings, current, decision.replicas, now, keep)
-        metrics.scaled(labels, decision)
+    if recovered is not None:
+        outcome.events.append(("Normal", "Recovered", f"{recovered} is resolved"))
+    if scaled:
         outcome.status.update(
             currentReplicas=decision.replicas, lastScaleTime=timestamp(now), lastScaleReason=decision.reason
         )
         kind = "ScaledUp" if decision.direction == "up" else "ScaledDown"
         outcome.events.append(("Normal", kind, f"{pool.deployment}: {decision.reason} ({decision.cause})"))
+    at_max = decision.wanted >= pool.policy.max_replicas and decision.replicas >= pool.policy.max_replicas
     ready = Condition(
         "Ready",
         True,

@@ -1,26 +1,21 @@
-"""The jobs API (django-ninja): parse, call one service or selector, shape the answer. Errors are JSON 4xx."""
+"""The jobs API (django-ninja): parse, call one service or selector, shape the answer. What a failure answers (a JSON
+4xx, a 503 to retry) is `api_errors`."""
 
 from __future__ import annotations
 
 import dataclasses
 import hmac
-import logging
 import uuid
 from typing import Annotated, Any, cast
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
-from kombu.exceptions import OperationalError as KombuOperationalError
 from ninja import NinjaAPI, Status
-from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
-from redis.exceptions import RedisError
 
-from celerity.jobs import selectors, services
-from celerity.jobs.errors import JobInputError, JobNotFoundError, JobStateError
+from celerity.jobs import api_errors, canvases, selectors, services
+from celerity.jobs.errors import JobInputError, JobNotFoundError
 from celerity.jobs.models import Job, JobStatus
 from celerity.jobs.registry import NAME_PATTERN
 from celerity.jobs.schemas import (
@@ -42,8 +37,6 @@ from celerity.jobs.schemas import (
 IDEMPOTENCY_KEY_MAX = 128  # the column's width
 NDJSON = "application/x-ndjson"
 
-log = logging.getLogger(__name__)
-
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> str | None:
@@ -58,89 +51,7 @@ api = NinjaAPI(
     docs_url="/docs",
     urls_namespace="api",
 )
-
-
-def _error(
-    request: HttpRequest, status: int, error: str, message: str, fields: dict[str, str] | None = None
-) -> HttpResponse:
-    return api.create_response(request, {"error": error, "message": message, "fields": fields or {}}, status=status)
-
-
-@api.exception_handler(ValidationError)
-def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    fields: dict[str, str] = {}
-    for problem in exc.errors:
-        loc = [str(part) for part in problem.get("loc", ()) if part not in ("body", "payload", "path", "query")]
-        name = ".".join(loc) or "body"
-        fields.setdefault(name, str(problem.get("msg", "invalid")))
-    return _error(request, 422, "invalid_request", f"invalid fields: {', '.join(fields)}", fields)
-
-
-@api.exception_handler(HttpError)
-def _unparseable(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    """ninja wraps every failure to read the body in a 400 HttpError; tell a too-large body from bad JSON."""
-    if isinstance(exc.__cause__, RequestDataTooBig):
-        return _too_big(request, exc.__cause__)
-    if exc.status_code == 400:
-        return _error(request, 400, "invalid_json", "the request body is not valid JSON", {"body": "not valid JSON"})
-    return _error(request, exc.status_code, "error", str(exc.message))
-
-
-@api.exception_handler(AuthenticationError)
-def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = _error(request, 401, "unauthorized", "missing or wrong bearer token", {"Authorization": "required"})
-    response["WWW-Authenticate"] = "Bearer"
-    return response
-
-
-@api.exception_handler(RequestDataTooBig)
-def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return _error(request, 413, "too_large", f"request body over {limit} bytes", {"body": "too large"})
-
-
-@api.exception_handler(JobInputError)
-def _unacceptable(request: HttpRequest, exc: JobInputError) -> HttpResponse:
-    return _error(request, 422, "invalid_request", f"{exc.field}: {exc.message}", {exc.field: exc.message})
-
-
-@api.exception_handler(JobNotFoundError)
-def _not_found(request: HttpRequest, exc: JobNotFoundError) -> HttpResponse:
-    return _error(request, 404, "not_found", str(exc), {"id": "not found"})
-
-
-@api.exception_handler(JobStateError)
-def _conflict(request: HttpRequest, exc: JobStateError) -> HttpResponse:
-    return _error(request, 409, "conflict", str(exc), {"status": str(exc)})
-
-
-@api.exception_handler(OperationalError)
-@api.exception_handler(InterfaceError)
-def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
-    """Postgres is restarting, unreachable, or the request hit the web's statement/lock timeout: a 503 the client
-    can retry, never a 500 or a request held open (docs/reliability.md)."""
-    log.warning("%s %s: database unavailable: %s", request.method, request.path, exc)
-    return _unavailable(request, "the database is unavailable or busy; retry shortly", "database")
-
-
-def _unavailable(request: HttpRequest, message: str, what: str) -> HttpResponse:
-    response = _error(request, 503, "unavailable", message, {what: "unavailable"})
-    response["Retry-After"] = "5"
-    return response
-
-
-@api.exception_handler(Exception)
-def _internal(request: HttpRequest, exc: Exception) -> HttpResponse:
-    """A bug: still the documented JSON shape, and the traceback in the log."""
-    if _is_broker_error(exc):
-        log.warning("%s %s: broker unavailable: %s", request.method, request.path, exc)
-        return _unavailable(request, "the broker is unavailable; retry shortly", "broker")
-    log.exception("%s %s failed", request.method, request.path)
-    return _error(request, 500, "internal", "internal error; the server log has the details")
-
-
-def _is_broker_error(exc: BaseException) -> bool:
-    return isinstance(exc, (KombuOperationalError, RedisError, ConnectionError, TimeoutError))
+api_errors.install(api)  # every failure answers in the API's one error shape (api_errors.py)
 
 
 def _idempotency_key(request: HttpRequest) -> str | None:
@@ -148,6 +59,14 @@ def _idempotency_key(request: HttpRequest) -> str | None:
     if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
         raise JobInputError("Idempotency-Key", f"must be 1..{IDEMPOTENCY_KEY_MAX} characters")
     return key
+
+
+def _next_page(path: str, *, count: int, limit: int, offset: int, **filters: str | None) -> str | None:
+    """The URL of the page after this one, with the same filters (only those given), or None on the last page."""
+    if offset + limit >= count:
+        return None
+    query = "".join(f"&{name}={value}" for name, value in filters.items() if value)
+    return f"{path}?limit={limit}&offset={offset + limit}{query}"
 
 
 def _job_out(job: Job) -> JobOut:
@@ -174,9 +93,7 @@ def _job_out(job: Job) -> JobOut:
 @api.post("/jobs", response={202: JobAccepted, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut, 503: ErrorOut})
 def job_create(request: HttpRequest, payload: JobIn) -> Status[JobAccepted]:
     """`Idempotency-Key`: a retried submit with the same key answers with the first job and creates nothing."""
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
-        raise JobInputError("Idempotency-Key", f"must be 1..{IDEMPOTENCY_KEY_MAX} characters")
+    key = _idempotency_key(request)
     fields = payload.model_dump(exclude={"workload", "type"})
     job = services.job_create(request=services.JobRequest(job_type=payload.job_type, idempotency_key=key, **fields))
     url = request.build_absolute_uri(f"/api/jobs/{job.id}")
@@ -196,7 +113,7 @@ def job_upload(
 ) -> Status[JobAccepted] | HttpResponse:
     """One item per line (NDJSON), streamed: up to CELERITY_MAX_UPLOAD_ITEMS, never all in memory."""
     if request.content_type not in (NDJSON, "application/jsonl"):
-        return _error(request, 415, "unsupported_media_type", f"send {NDJSON}", {"Content-Type": NDJSON})
+        return api_errors.error_response(415, "unsupported_media_type", f"send {NDJSON}", {"Content-Type": NDJSON})
     if queue is not None and queue not in settings.CELERITY_QUEUES:
         raise JobInputError("queue", f"unknown queue; one of {', '.join(settings.CELERITY_QUEUES)}")
     key = _idempotency_key(request)
@@ -218,17 +135,14 @@ def job_list(
     jobs = selectors.job_list(status=JobStatus(status) if status else None, job_type=type)
     count = jobs.count()
     page = [_job_out(job) for job in jobs[offset : offset + limit]]
-    following = None
-    if offset + limit < count:
-        following = f"/api/jobs?limit={limit}&offset={offset + limit}" + (f"&status={status}" if status else "")
-        following += f"&type={type}" if type else ""
+    following = _next_page("/api/jobs", count=count, limit=limit, offset=offset, status=status, type=type)
     return JobPage(count=count, limit=limit, offset=offset, next=following, items=page)
 
 
 @api.get("/types", response={200: JobTypeList, 401: ErrorOut}, by_alias=True)
 def job_type_list(request: HttpRequest) -> dict[str, Any]:
     """The registered job types and the defaults a request without them gets."""
-    types = [dataclasses.asdict(summary) for summary in selectors.job_type_list()]
+    types = [dataclasses.asdict(summary) for summary in canvases.job_type_list()]
     return {"count": len(types), "items": types}  # a dict: ninja reads `schema` by its alias from it
 
 
@@ -267,10 +181,6 @@ def job_items(
     if selectors.job_status_get(job_id=job_id) is None:
         raise JobNotFoundError(f"no job {job_id}")
     count, page = selectors.job_items_page(job_id=job_id, state=state, limit=limit, offset=offset)
-    following = None
-    if offset + limit < count:
-        following = f"/api/jobs/{job_id}/items?limit={limit}&offset={offset + limit}" + (
-            f"&state={state}" if state else ""
-        )
+    following = _next_page(f"/api/jobs/{job_id}/items", count=count, limit=limit, offset=offset, state=state)
     items = [ItemOut(**row) for row in page]
     return ItemPage(count=count, limit=limit, offset=offset, next=following, items=items)

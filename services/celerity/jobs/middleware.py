@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
-NAMES = {404: "not_found", 405: "method_not_allowed"}
+from celerity.jobs.api_errors import NAMES, error_response
+
+KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
 
 
 class JsonErrorsMiddleware:
@@ -21,11 +23,8 @@ class JsonErrorsMiddleware:
             return response
         status = response.status_code
         message = f"{request.method} is not allowed here" if status == 405 else response.reason_phrase.lower()
-        answer = JsonResponse({"error": NAMES.get(status, "error"), "message": message, "fields": {}}, status=status)
-        for header in ("Allow", "WWW-Authenticate", "Retry-After"):
-            if header in response:
-                answer[header] = response[header]
-        return answer
+        headers = {header: response[header] for header in KEPT_HEADERS if header in response}
+        return error_response(status, NAMES.get(status, "error"), message, headers=headers)
 
 
 def _is_json(response: HttpResponse) -> bool:

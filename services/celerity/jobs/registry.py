@@ -53,11 +53,7 @@ class JobType:
     reduce: Reduce | None = None  # over the outputs of the items that succeeded, in index order, as an iterator
     time_limit: float | None = None  # seconds one item may run before it fails (None: only the task's limit)
     schema: Mapping[str, Any] | None = None  # JSON Schema every inline item must satisfy
-    takes_context: bool = False
-
-    def run(self, item: Json, context: ItemContext | None) -> Json:
-        """The function on one item (the context only for functions that take one)."""
-        return self.function(item, context=context) if self.takes_context else self.function(item)
+    takes_context: bool = False  # the function gets the item's ItemContext too (`services.running` calls it)
 
 
 _types: dict[str, JobType] = {}

@@ -1,20 +1,18 @@
-"""Reads: jobs, their progress summed over chunk rows, completion, whether a job still accepts work, and the job
-types a client can submit."""
+"""Reads: jobs, their progress summed over chunk rows, completion and whether a job still accepts work."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from celerity.jobs import workloads
 from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobItemInput, JobStatus
-from celerity.jobs.registry import Json, job_type_get, job_type_names
+from celerity.jobs.registry import Json
 
 
 @dataclass(frozen=True)
@@ -45,42 +43,6 @@ def job_list(*, status: JobStatus | None = None, job_type: str | None = None) ->
     if job_type is not None:
         jobs = jobs.filter(job_type=job_type)
     return _with_progress(jobs.order_by("-created_at", "id"))
-
-
-@dataclass(frozen=True)
-class JobTypeSummary:
-    """What a client needs to know to submit a job of this type: the defaults a request without them gets."""
-
-    name: str
-    canvas: str
-    queue: str  # where its items run unless the request names a queue
-    chunk_size: int  # unless the request names one
-    max_chunk_size: int
-    max_items: int
-    reduce: bool
-    time_limit: float | None
-    schema: Mapping[str, Json] | None
-
-
-def job_type_list() -> list[JobTypeSummary]:
-    """Every registered job type, by name."""
-    summaries = []
-    for name in job_type_names():
-        definition = job_type_get(name)
-        summaries.append(
-            JobTypeSummary(
-                name=name,
-                canvas=definition.canvas.value,
-                queue=workloads.type_work_queue(name),
-                chunk_size=workloads.type_chunk_size(definition),
-                max_chunk_size=workloads.LIMITS[definition.canvas].max_chunk,
-                max_items=workloads.max_items(definition.canvas),
-                reduce=definition.reduce is not None,
-                time_limit=definition.time_limit,
-                schema=definition.schema,
-            )
-        )
-    return summaries
 
 
 def job_progress_get(*, job: Job) -> Progress:

@@ -16,6 +16,7 @@ from celery import Task, shared_task
 
 from celerity.db.retrying import DatabaseUnavailableError
 from celerity.jobs import services
+from celerity.jobs.canvases import names
 from celerity.jobs.services.running import Outcome
 
 
@@ -29,12 +30,12 @@ class JobTask(Task):  # type: ignore[misc]  # Celery's Task is untyped
     retry_kwargs = {"max_retries": 12}  # about 5 minutes of outage; the worker-lost bound keeps max_retries
 
 
-@shared_task(base=JobTask, name="celerity.jobs.job_start", ignore_result=True)
+@shared_task(base=JobTask, name=names.JOB_START, ignore_result=True)
 def job_start_task(job_id: str) -> None:
     services.job_start(job_id=job_id)
 
 
-@shared_task(base=JobTask, name="celerity.jobs.item_run")
+@shared_task(base=JobTask, name=names.ITEM)
 def item_run_task(
     job_type: str, index: int, job_id: str, has_inputs: bool = False, options: dict[str, Any] | None = None
 ) -> Outcome:
@@ -45,7 +46,7 @@ def item_run_task(
     )
 
 
-@shared_task(base=JobTask, name="celerity.jobs.chain_step", ignore_result=True)
+@shared_task(base=JobTask, name=names.CHAIN_STEP, ignore_result=True)
 def chain_step_task(
     previous: list[Outcome], job_type: str, index: int, job_id: str, has_inputs: bool, options: dict[str, Any]
 ) -> list[Outcome]:
@@ -54,13 +55,13 @@ def chain_step_task(
     )
 
 
-@shared_task(base=JobTask, name="celerity.jobs.job_item_run", ignore_result=True)
+@shared_task(base=JobTask, name=names.ITEM_RUN, ignore_result=True)
 def job_item_run_task(job_type: str, index: int, job_id: str, has_inputs: bool, options: dict[str, Any]) -> bool:
     """A group member: run the item and record it."""
     return services.job_item_run(job_id=job_id, job_type=job_type, index=index, has_inputs=has_inputs, options=options)
 
 
-@shared_task(base=JobTask, name="celerity.jobs.job_chunk_run", ignore_result=True)
+@shared_task(base=JobTask, name=names.CHUNK_RUN, ignore_result=True)
 def job_chunk_run_task(
     job_id: str,
     job_type: str,
@@ -84,17 +85,17 @@ def job_chunk_run_task(
     )
 
 
-@shared_task(base=JobTask, name="celerity.jobs.job_chunk_record", ignore_result=True)
+@shared_task(base=JobTask, name=names.CHUNK_RECORD, ignore_result=True)
 def job_chunk_record_task(outcomes: list[Outcome], job_id: str, chunk_index: int) -> int:
     return services.job_chunk_record(job_id=job_id, chunk_index=chunk_index, outcomes=outcomes)
 
 
-@shared_task(base=JobTask, name="celerity.jobs.job_chord_record", ignore_result=True)
+@shared_task(base=JobTask, name=names.CHORD_RECORD, ignore_result=True)
 def job_chord_record_task(outcomes: list[Outcome], job_id: str) -> int:
     return services.job_chord_record(job_id=job_id, outcomes=outcomes)
 
 
-@shared_task(base=JobTask, name="celerity.jobs.job_fail", ignore_result=True)
+@shared_task(base=JobTask, name=names.JOB_FAIL, ignore_result=True)
 def job_fail_task(request: Any, exc: BaseException, traceback: Any, *, job_id: str) -> None:
     """Errback of every job task: Celery runs it in the failing worker with the exception, and the job fails (a chord
     whose member Celery revoked runs again instead: services/failing.py)."""

@@ -1,4 +1,6 @@
-"""Settings shared by every environment. Every value comes from the environment, read here and nowhere else."""
+"""Settings shared by every environment. Every value comes from the environment, read here and in the module of each
+environment (cookiecutter-django): the secrets (`DJANGO_SECRET_KEY`, `CELERITY_API_TOKEN`) are read there, with a
+default on a laptop and in tests, and none in production."""
 
 from pathlib import Path
 
@@ -10,7 +12,6 @@ REPO_ROOT = BASE_DIR.parent
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
@@ -74,7 +75,6 @@ STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("CELERITY_MAX_BODY_BYTES", default=1024 * 1024)
 
 # --- Celerity -----------------------------------------------------------------------------------------------------
-CELERITY_API_TOKEN = env("CELERITY_API_TOKEN")
 CELERITY_MAX_ITEMS = env.int("CELERITY_MAX_ITEMS", default=1_000_000)
 # Items a POST /api/jobs may carry inline (`"items": [...]`), each validated against its job type's schema.
 CELERITY_MAX_INLINE_ITEMS = env.int("CELERITY_MAX_INLINE_ITEMS", default=10_000)

@@ -6,6 +6,9 @@ would raise are silenced below, each for its reason, and docs/deploying.md ("Dja
 
 from .base import *  # noqa: F403
 
+SECRET_KEY = env("DJANGO_SECRET_KEY")  # noqa: F405
+CELERITY_API_TOKEN = env("CELERITY_API_TOKEN")  # noqa: F405
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 

@@ -1,14 +1,12 @@
 """Test settings: the test session (tests/conftest.py) provides DATABASE_URL and REDIS_URL for real servers."""
 
 import importlib.util
-import os
-
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
-os.environ.setdefault("CELERITY_API_TOKEN", "test-token")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 
 from .base import *  # noqa: F403
 
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-not-secret")  # noqa: F405
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["testserver", "127.0.0.1", "localhost"])  # noqa: F405
+CELERITY_API_TOKEN = env("CELERITY_API_TOKEN", default="test-token")  # noqa: F405
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from celery import current_app
 
 from celerity.jobs import services
+from celerity.jobs.canvases import names
 from celerity.jobs.models import Job, Workload
 
 
@@ -15,9 +17,16 @@ from celerity.jobs.models import Job, Workload
 def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     """Capture what the services would send (job_start messages, canvases, revokes) instead of sending it."""
     captured: dict[str, list[Any]] = {"start": [], "canvases": [], "revoked": []}
-    monkeypatch.setattr("celerity.jobs.services.submitting._send_start", captured["start"].append)
+    send_task = current_app.send_task
+
+    def start_captured(name: str, args: Sequence[Any] = (), **options: Any) -> Any:
+        if name != names.JOB_START:
+            return send_task(name, args, **options)
+        captured["start"].append(args[0])  # what `creating.job_start_send` sends, after the job's commit or again
+
+    monkeypatch.setattr(current_app, "send_task", start_captured)
     monkeypatch.setattr(
-        "celerity.jobs.services.submitting.workloads.job_canvases",
+        "celerity.jobs.canvases.job_canvases",
         lambda job, chunks=None: captured["canvases"].append(job.id) or iter(()),
     )
     monkeypatch.setattr("celerity.jobs.services.finishing._revoke", captured["revoked"].extend)

@@ -112,7 +112,7 @@ def test_the_configured_maximum_applies(api_client: Client) -> None:
 
 @override_settings(CELERITY_QUEUES=["default", "bulk", "reports"])
 def test_a_configured_queue_is_accepted(api_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("celerity.jobs.services.submitting._send_start", lambda job_id: None)
+    monkeypatch.setattr("celerity.jobs.services.creating.job_start_send", lambda *, job_id: None)
     payload = {"workload": "chunked", "items": 10, "queue": "reports"}
     response = api_client.post("/api/jobs", payload, content_type="application/json")
     assert response.status_code == 202, response.content

@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from django.db import transaction
 
+from celerity.jobs.canvases.names import JOB_START
 from celerity.jobs.errors import JobInputError
 from celerity.jobs.models import Job, JobStatus
 from celerity.jobs.services import job_enqueue
-from celerity.jobs.workloads import JOB_START
 from devstack import processes
 from devstack.pytest_plugin import TEST_DATABASE
 from devstack.servers import _psycopg_params

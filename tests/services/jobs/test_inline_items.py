@@ -21,7 +21,7 @@ WORDS = words_type(Workload.CHUNKED)
 
 @pytest.fixture
 def unsent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("celerity.jobs.services.submitting._send_start", lambda job_id: None)
+    monkeypatch.setattr("celerity.jobs.services.creating.job_start_send", lambda *, job_id: None)
 
 
 def post(client: Client, payload: dict[str, Any], **headers: str) -> Any:

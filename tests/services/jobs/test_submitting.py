@@ -10,21 +10,21 @@ import pytest
 from django.db import connection, connections, transaction
 from django.test import override_settings
 
-from celerity.jobs import services, workloads
+from celerity.jobs import canvases, services
 from celerity.jobs.errors import JobInputError
 from celerity.jobs.models import Item, Job, JobChunk, JobStatus, Workload
-from celerity.jobs.services import submitting
+from celerity.jobs.services import starting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize("workload", list(Workload))
 def test_each_workload_has_a_default_chunk_size_and_a_ceiling(sent: dict[str, list[Any]], workload: Workload) -> None:
-    limits = workloads.LIMITS[workload]
-    job = services.job_create(request=services.JobRequest(job_type=workload, items=workloads.max_items(workload)))
+    limits = canvases.LIMITS[workload]
+    job = services.job_create(request=services.JobRequest(job_type=workload, items=canvases.max_items(workload)))
     assert job.chunk_size == limits.default_chunk
     with pytest.raises(JobInputError) as too_many:
-        services.job_create(request=services.JobRequest(job_type=workload, items=workloads.max_items(workload) + 1))
+        services.job_create(request=services.JobRequest(job_type=workload, items=canvases.max_items(workload) + 1))
     assert too_many.value.field == "items"
     with pytest.raises(JobInputError) as too_big:
         services.job_create(request=services.JobRequest(job_type=workload, items=10, chunk_size=limits.max_chunk + 1))
@@ -87,7 +87,7 @@ def test_publishing_named_chunks_sends_them_again_even_when_published(
 ) -> None:
     job = started_job(Workload.CHUNKED, items=50, chunk_size=10)
     asked: list[Any] = []
-    monkeypatch.setattr(workloads, "job_canvases", lambda job, chunks=None: asked.append(chunks) or iter(()))
+    monkeypatch.setattr(canvases, "job_canvases", lambda job, chunks=None: asked.append(chunks) or iter(()))
     assert services.job_publish(job_id=str(job.id)) == 0
     assert asked == [], "the whole job is not published twice"
     services.job_publish(job_id=str(job.id), chunks=[3, 1])
@@ -117,8 +117,8 @@ def test_publishing_stops_when_the_job_is_cancelled_midway(monkeypatch: pytest.M
                 Job.objects.filter(id=self.job.id).update(status=JobStatus.CANCELLED)
 
     published: list[int] = []
-    monkeypatch.setattr("celerity.jobs.services.submitting._send_start", lambda job_id: None)
-    monkeypatch.setattr(workloads, "job_canvases", lambda job, chunks=None: (Canvas(job, n) for n in range(5)))
+    monkeypatch.setattr("celerity.jobs.services.creating.job_start_send", lambda *, job_id: None)
+    monkeypatch.setattr(canvases, "job_canvases", lambda job, chunks=None: (Canvas(job, n) for n in range(5)))
     job = services.job_create(request=services.JobRequest(job_type=Workload.CHUNKED, items=10))
     services.job_start(job_id=str(job.id))
     assert published == [0, 1]
@@ -130,7 +130,7 @@ def test_a_cancel_during_start_does_not_wait_for_it_and_nothing_is_published(
     """`job_start` is held inside its row-creating transaction; a cancel meanwhile must not queue behind it (a lock
     timeout turns any wait into an error), and the start, once released, publishes nothing."""
     inserted, release, errors = threading.Event(), threading.Event(), []
-    real_rows_create = submitting._rows_create
+    real_rows_create = starting._rows_create
 
     def rows_create_then_hold(job_id: str) -> None:
         with transaction.atomic():
@@ -138,7 +138,7 @@ def test_a_cancel_during_start_does_not_wait_for_it_and_nothing_is_published(
             inserted.set()
             release.wait(60)
 
-    monkeypatch.setattr(submitting, "_rows_create", rows_create_then_hold)
+    monkeypatch.setattr(starting, "_rows_create", rows_create_then_hold)
     job = services.job_create(request=services.JobRequest(job_type=Workload.CHUNKED, items=100_000, chunk_size=10))
 
     def start() -> None:
@@ -171,7 +171,7 @@ def test_named_chunks_are_republished_while_the_job_runs(
     asked: list[Any] = []
     job = started_job(Workload.CHUNKED, items=50, chunk_size=10)
     published_at = job.published_at
-    monkeypatch.setattr(workloads, "job_canvases", lambda job, chunks=None: asked.append(chunks) or iter(()))
+    monkeypatch.setattr(canvases, "job_canvases", lambda job, chunks=None: asked.append(chunks) or iter(()))
     services.job_publish(job_id=str(job.id), chunks=[3, 1])
     assert asked == [[3, 1]], "a published job still republishes the chunks it is asked for"
     assert Job.objects.get(id=job.id).published_at == published_at

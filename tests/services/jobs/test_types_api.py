@@ -19,7 +19,7 @@ WORDS = words_type(Workload.CHORD)
 
 @pytest.fixture
 def unsent(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("celerity.jobs.services.submitting._send_start", lambda job_id: None)
+    monkeypatch.setattr("celerity.jobs.services.creating.job_start_send", lambda *, job_id: None)
 
 
 def types(client: Client) -> dict[str, dict[str, Any]]:

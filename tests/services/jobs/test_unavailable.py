@@ -48,7 +48,7 @@ def test_a_job_submitted_while_the_broker_is_down_is_accepted_and_left_to_the_re
     def refused(*args: Any, **kwargs: Any) -> None:
         raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("celerity.jobs.services.submitting.current_app.send_task", refused)
+    monkeypatch.setattr("celerity.jobs.services.creating.current_app.send_task", refused)
     response = api_client.post("/api/jobs", {"workload": "chunked", "items": 10}, content_type="application/json")
     assert response.status_code == 202, response.content
     assert Job.objects.get(id=response.json()["id"]).status == JobStatus.PENDING
@@ -74,7 +74,7 @@ def test_a_retry_while_the_broker_is_down_is_accepted_and_left_to_the_reconciler
     def refused(*args: Any, **kwargs: Any) -> None:
         raise KombuOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("celerity.jobs.services.submitting.job_publish", refused)
+    monkeypatch.setattr("celerity.jobs.services.publishing.job_publish", refused)
     response = api_client.post(f"/api/jobs/{job.id}/retry")
     assert response.status_code == 202, response.content
     assert Job.objects.get(id=job.id).status == JobStatus.RUNNING

@@ -22,7 +22,7 @@ NDJSON = "application/x-ndjson"
 @pytest.fixture(autouse=True)
 def unsent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     started: list[str] = []
-    monkeypatch.setattr("celerity.jobs.services.submitting._send_start", started.append)
+    monkeypatch.setattr("celerity.jobs.services.creating.job_start_send", lambda *, job_id: started.append(job_id))
     return started
 
 

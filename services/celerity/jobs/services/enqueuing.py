@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 from celerity.jobs.models import Job
 from celerity.jobs.registry import Json
-from celerity.jobs.services.submitting import JobRequest, job_create
+from celerity.jobs.services.creating import job_create
+from celerity.jobs.services.validating import JobRequest
 
 
 def job_enqueue(

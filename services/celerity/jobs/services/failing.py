@@ -22,7 +22,7 @@ from django.db.models import F
 from celerity.jobs import selectors
 from celerity.jobs.models import Job, JobStatus, Workload
 from celerity.jobs.services.finishing import job_fail
-from celerity.jobs.services.submitting import job_publish
+from celerity.jobs.services.publishing import job_publish
 
 log = logging.getLogger(__name__)
 

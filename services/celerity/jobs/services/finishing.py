@@ -14,12 +14,10 @@ from typing import Any
 from celery import current_app
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
-from redis.exceptions import RedisError
 
 from celerity.db.retrying import Backoff, retrying
-from celerity.jobs import selectors, workloads
-from celerity.jobs.errors import JobNotFoundError, JobStateError
+from celerity.jobs import canvases, selectors
+from celerity.jobs.errors import JobNotFoundError, JobStateError, broker_failure
 from celerity.jobs.models import Job, JobStatus
 from celerity.jobs.registry import job_type_get
 from celerity.observability.metrics import JOB_DURATION_SECONDS, JOBS_TOTAL
@@ -106,7 +104,7 @@ def job_cancel(*, job_id: uuid.UUID | str) -> Job:
 
 
 def _revoke_outstanding(job: Job) -> None:
-    ids = workloads.outstanding_task_ids(job, selectors.job_open_chunks(job_id=job.id))[:REVOKE_MAX]
+    ids = canvases.outstanding_task_ids(job, selectors.job_open_chunks(job_id=job.id))[:REVOKE_MAX]
     if ids:
         transaction.on_commit(lambda: _revoke(ids))
 
@@ -117,7 +115,9 @@ def _revoke(task_ids: list[str]) -> None:
     try:
         for start in range(0, len(task_ids), REVOKE_BATCH):
             current_app.control.revoke(task_ids[start : start + REVOKE_BATCH])
-    except (KombuOperationalError, RedisError, OSError) as exc:
+    except Exception as exc:
+        if not broker_failure(exc):
+            raise
         log.warning("revoking %d tasks failed (the job is stopped anyway): %s", len(task_ids), exc)
 
 

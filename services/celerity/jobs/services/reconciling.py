@@ -28,10 +28,11 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from celerity.jobs import selectors, workloads
+from celerity.jobs import canvases, selectors
 from celerity.jobs.models import Job, JobStatus
+from celerity.jobs.services.creating import job_start_send
 from celerity.jobs.services.finishing import job_fail, job_finish
-from celerity.jobs.services.submitting import job_publish, job_start_send
+from celerity.jobs.services.publishing import job_publish
 from celerity.observability.reconciler_metrics import (
     RECONCILER_CHUNKS_REPUBLISHED_TOTAL,
     RECONCILER_JOBS_FAILED_TOTAL,
@@ -101,7 +102,7 @@ def jobs_reconcile(*, bound: float, max_redrives: int, waiting: dict[str, int], 
             open_chunks=job.open_chunks,  # type: ignore[attr-defined]
             chunks=job.chunk_count,  # type: ignore[attr-defined]
             redrives=job.redrives,
-            waiting=sum(waiting.get(queue, 0) for queue in set(workloads.job_queues(job))),
+            waiting=sum(waiting.get(queue, 0) for queue in set(canvases.job_queues(job))),
         )
         summary.stuck += idle >= bound
         action = decide(observation, bound=bound, max_redrives=max_redrives)

@@ -3,7 +3,7 @@ runs again when they are recorded, over the stored successes plus the new result
 
 One transaction turns the job back to running and its failed items to PENDING (their chunk rows lose them from
 `failed` and reopen); after the commit, the reopened chunks are published (`job_publish`, which sends a retry's
-canvases, `celerity.jobs.reruns`; with the broker away, the retry is still accepted and the reconciler publishes
+canvases, `canvases.retry_canvases`; with the broker away, the retry is still accepted and the reconciler publishes
 them once it is back). The recorders write an outcome only where an item has none or is PENDING, so the successes
 stay as they were and each retried item gains one attempt. Items a task error left without any outcome (a job failed
 by `job_fail`) run too: their chunks are open.
@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from celerity.jobs import selectors
 from celerity.jobs.errors import JobNotFoundError, JobStateError
 from celerity.jobs.models import Item, ItemState, Job, JobChunk, JobStatus
-from celerity.jobs.services.submitting import job_publish_after_commit
+from celerity.jobs.services.publishing import job_publish_after_commit
 
 # Failed items back to PENDING, and their chunk rows reopened without them; returns the chunks reopened.
 RESET = f"""

@@ -9,18 +9,19 @@ for any job.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from jsonschema import Draft202012Validator
 
 from celerity.jobs.errors import JobInputError
 from celerity.jobs.models import Job, JobItemInput
-from celerity.jobs.registry import JobType, Json
-from celerity.jobs.services import submitting
-from celerity.jobs.services.submitting import JobRequest, item_validate, item_validator, job_chunk_size, job_type_of
+from celerity.jobs.registry import Json
+from celerity.jobs.services.creating import job_row_create
+from celerity.jobs.services.validating import JobRequest, item_validate, item_validator, job_chunk_size, job_type_of
 
 UPLOAD_BATCH = 1_000  # inputs per COPY: a MB of JSON at most, whatever the upload's size
 COPY = f"COPY {JobItemInput._meta.db_table} (job_id, index, input) FROM STDIN"
@@ -43,53 +44,37 @@ class Lines:
 
 
 def job_upload(*, request: JobRequest, lines: Lines) -> Job:
-    """Create a job from NDJSON lines (`request.items` is ignored: the lines are the items)."""
+    """Create a job from NDJSON lines (`request.items` is ignored: the lines are the items). Its row is created with
+    no items, then counted and given its chunk size once every line is in, in the same transaction."""
     definition = job_type_of(request=request)
-    if request.idempotency_key and (first := Job.objects.filter(idempotency_key=request.idempotency_key).first()):
-        return first
-    try:
-        return _upload(request, lines, definition)
-    except IntegrityError:
-        # A concurrent upload with the same key committed first (the unique index made this one wait for it).
-        first = Job.objects.filter(idempotency_key=request.idempotency_key).first() if request.idempotency_key else None
-        if first is None:
-            raise
-        return first
-
-
-def _upload(request: JobRequest, lines: Lines, definition: JobType) -> Job:
     validator = item_validator(definition=definition)
-    ceiling = int(settings.CELERITY_MAX_UPLOAD_ITEMS)
-    with transaction.atomic():
-        job = Job.objects.create(
-            job_type=definition.name,
-            workload=definition.canvas,
-            items=0,
-            has_inputs=True,
-            chunk_size=1,
-            queue=request.queue or "",
-            item_cost_ms=request.item_cost_ms,
-            fail_rate=request.fail_rate,
-            idempotency_key=request.idempotency_key or None,
-        )
-        count, batch = 0, []
-        for line in lines:
-            if count >= ceiling:
-                raise JobInputError("items", f"at most {ceiling} items per upload")
-            batch.append((count, _parse(count, line, validator)))
-            count += 1
-            if len(batch) == UPLOAD_BATCH:
-                _copy(job, batch)
-                batch = []
-        _copy(job, batch)
-        if count == 0:
-            raise JobInputError("items", "the upload has no items")
-        counted = JobRequest(**{**request.__dict__, "items": count})
-        Job.objects.filter(id=job.id).update(items=count, chunk_size=job_chunk_size(request=counted))
-        job_id = str(job.id)
-        transaction.on_commit(lambda: submitting._send_start(job_id))  # looked up now: tests replace it
+
+    def fill(job: Job) -> None:
+        count = _lines_copy(job, lines, validator)
+        chunk_size = job_chunk_size(request=dataclasses.replace(request, items=count))
+        Job.objects.filter(id=job.id).update(items=count, chunk_size=chunk_size)
+
+    job = job_row_create(request=request, definition=definition, items=0, chunk_size=1, has_inputs=True, fill=fill)
     job.refresh_from_db()
     return job
+
+
+def _lines_copy(job: Job, lines: Lines, validator: Draft202012Validator | None) -> int:
+    """Parse, check and copy every line in batches; returns how many items there were."""
+    ceiling = int(settings.CELERITY_MAX_UPLOAD_ITEMS)
+    count, batch = 0, []
+    for line in lines:
+        if count >= ceiling:
+            raise JobInputError("items", f"at most {ceiling} items per upload")
+        batch.append((count, _parse(count, line, validator)))
+        count += 1
+        if len(batch) == UPLOAD_BATCH:
+            _copy(job, batch)
+            batch = []
+    _copy(job, batch)
+    if count == 0:
+        raise JobInputError("items", "the upload has no items")
+    return count
 
 
 def _parse(index: int, line: bytes, validator: Draft202012Validator | None) -> str:

@@ -4,21 +4,18 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client import generate_latest
 
+from celerity.jobs.errors import broker_failure
 from celerity.jobs.services.reconciling import Action, jobs_reconcile
-from celerity.jobs.services.submitting import broker_failure
 from celerity.observability import broker, multiproc, serving
 from celerity.observability.reconciler_metrics import (
     RECONCILER_BOUND_SECONDS,
@@ -65,21 +62,14 @@ class Command(BaseCommand):
             stop.wait(interval)
 
 
-def _render() -> bytes:
-    """The chart gives every services container PROMETHEUS_MULTIPROC_DIR; one process reads its own files then."""
-    if not os.environ.get(multiproc.ENV):
-        return generate_latest()
-    registry = CollectorRegistry()
-    MultiProcessCollector(registry)
-    return generate_latest(registry)
-
-
 def reconcile_once() -> bool:
     """One pass; False (and a log line) when the broker or the database could not be read: nothing is re-driven
     then, and no attempt is counted, since nothing could be published anyway."""
     try:
         waiting, _ = broker.backlog(broker.client(), list(settings.CELERITY_QUEUES))
-    except (redis.RedisError, OSError) as exc:
+    except Exception as exc:
+        if not broker_failure(exc):
+            raise
         log.warning("reconciler: broker unavailable, pass skipped: %s", exc)
         return False
     try:

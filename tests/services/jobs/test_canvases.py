@@ -10,7 +10,8 @@ from celery import chord, group
 from celery.canvas import _chain
 from django.test import override_settings
 
-from celerity.jobs import workloads
+from celerity.jobs import canvases
+from celerity.jobs.canvases import names
 from celerity.jobs.models import Job, Workload
 
 
@@ -34,16 +35,16 @@ def leaves(canvas: object) -> list[object]:
 @pytest.mark.parametrize(
     ("workload", "work_task", "work_queue"),
     [
-        (Workload.CHUNKED, workloads.CHUNK_RUN, "bulk"),
-        (Workload.MAP, workloads.CHUNK_RUN, "bulk"),
-        (Workload.STARMAP, workloads.CHUNK_RUN, "bulk"),
-        (Workload.CHAIN, workloads.CHAIN_STEP, "default"),
-        (Workload.GROUP, workloads.ITEM_RUN, "default"),
-        (Workload.CHORD, workloads.ITEM, "default"),
+        (Workload.CHUNKED, names.CHUNK_RUN, "bulk"),
+        (Workload.MAP, names.CHUNK_RUN, "bulk"),
+        (Workload.STARMAP, names.CHUNK_RUN, "bulk"),
+        (Workload.CHAIN, names.CHAIN_STEP, "default"),
+        (Workload.GROUP, names.ITEM_RUN, "default"),
+        (Workload.CHORD, names.ITEM, "default"),
     ],
 )
 def test_each_workload_routes_its_work_and_its_bookkeeping(workload: Workload, work_task: str, work_queue: str) -> None:
-    tasks = [leaf for canvas in workloads.job_canvases(job(workload, 25, 10)) for leaf in leaves(canvas)]
+    tasks = [leaf for canvas in canvases.job_canvases(job(workload, 25, 10)) for leaf in leaves(canvas)]
     work = [t for t in tasks if t.task == work_task]  # type: ignore[attr-defined]
     bookkeeping = [t for t in tasks if t.task != work_task]  # type: ignore[attr-defined]
     per_item = workload in (Workload.CHAIN, Workload.GROUP, Workload.CHORD)
@@ -53,26 +54,26 @@ def test_each_workload_routes_its_work_and_its_bookkeeping(workload: Workload, w
 
 
 def test_a_queue_named_by_the_request_takes_everything() -> None:
-    tasks = [leaf for canvas in workloads.job_canvases(job(Workload.CHUNKED, 25, 10, "e2e")) for leaf in leaves(canvas)]
+    tasks = [leaf for canvas in canvases.job_canvases(job(Workload.CHUNKED, 25, 10, "e2e")) for leaf in leaves(canvas)]
     assert {t.options["queue"] for t in tasks} == {"e2e"}  # type: ignore[attr-defined]
 
 
 def test_chunked_work_is_one_task_per_chunk_published_in_batches() -> None:
     """No second message per chunk: the task that runs a chunk's items records them, and it carries the chunk's
     bounds (not an argument list per item)."""
-    the_job = job(Workload.CHUNKED, workloads.PUBLISH_BATCH * 10 * 2 + 5, 10)
-    canvases = list(workloads.job_canvases(the_job))
-    assert len(canvases) == 3
-    tasks = [t for c in canvases for t in leaves(c)]
-    assert {t.task for t in tasks} == {workloads.CHUNK_RUN}  # type: ignore[attr-defined]
-    assert [t.id for t in tasks] == [f"{the_job.id}-c{k}" for k in range(2 * workloads.PUBLISH_BATCH + 1)]  # type: ignore[attr-defined]
+    the_job = job(Workload.CHUNKED, canvases.PUBLISH_BATCH * 10 * 2 + 5, 10)
+    batches = list(canvases.job_canvases(the_job))
+    assert len(batches) == 3
+    tasks = [t for c in batches for t in leaves(c)]
+    assert {t.task for t in tasks} == {names.CHUNK_RUN}  # type: ignore[attr-defined]
+    assert [t.id for t in tasks] == [f"{the_job.id}-c{k}" for k in range(2 * canvases.PUBLISH_BATCH + 1)]  # type: ignore[attr-defined]
     assert tasks[-1].args == (str(the_job.id), "chunked", 400, 4000, 4005, False, {})  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("workload", [Workload.CHUNKED, Workload.GROUP, Workload.CHAIN])
 def test_named_chunks_are_republished_alone(workload: Workload) -> None:
     the_job = job(workload, 45, 10)
-    tasks = [t for c in workloads.job_canvases(the_job, chunks=[3, 1]) for t in leaves(c)]
+    tasks = [t for c in canvases.job_canvases(the_job, chunks=[3, 1]) for t in leaves(c)]
     ids = {t.id for t in tasks} - {None}  # type: ignore[attr-defined]
     kind, numbers = {
         Workload.CHUNKED: ("c", [1, 3]),  # one task per chunk
@@ -84,8 +85,8 @@ def test_named_chunks_are_republished_alone(workload: Workload) -> None:
 
 def test_a_chord_is_republished_whole() -> None:
     the_job = job(Workload.CHORD, 25, 10)
-    (canvas,) = workloads.job_canvases(the_job, chunks=[2])
-    assert len([t for t in leaves(canvas) if t.task == workloads.ITEM]) == 25  # type: ignore[attr-defined]
+    (canvas,) = canvases.job_canvases(the_job, chunks=[2])
+    assert len([t for t in leaves(canvas) if t.task == names.ITEM]) == 25  # type: ignore[attr-defined]
 
 
 def errbacks(canvas: Any, inherited: tuple[str, ...] = ()) -> list[tuple[str, tuple[str, ...]]]:
@@ -100,17 +101,17 @@ def errbacks(canvas: Any, inherited: tuple[str, ...] = ()) -> list[tuple[str, tu
 
 def test_every_task_of_a_job_fails_the_job_when_it_raises() -> None:
     for workload in Workload:
-        for canvas in workloads.job_canvases(job(workload, 12, 5)):
+        for canvas in canvases.job_canvases(job(workload, 12, 5)):
             linked = errbacks(canvas)
             if workload is Workload.CHORD:
                 # Celery calls the body's errback when any header task fails.
-                assert [t for t, e in linked if e] == [workloads.CHORD_RECORD]
+                assert [t for t, e in linked if e] == [names.CHORD_RECORD]
             else:
-                assert all(e == (workloads.JOB_FAIL,) for _, e in linked), (workload, linked)
+                assert all(e == (names.JOB_FAIL,) for _, e in linked), (workload, linked)
 
 
 def test_the_chain_starts_each_accumulator_empty() -> None:
-    (canvas,) = workloads.job_canvases(job(Workload.CHAIN, 4, 4))
+    (canvas,) = canvases.job_canvases(job(Workload.CHAIN, 4, 4))
     steps = leaves(canvas)
     assert steps[0].args[0] == []  # type: ignore[attr-defined]
     assert [len(s.args) for s in steps[:4]] == [6, 5, 5, 5]  # type: ignore[attr-defined]
@@ -119,10 +120,10 @@ def test_the_chain_starts_each_accumulator_empty() -> None:
 @override_settings(CELERITY_JOB_TYPE_QUEUES={"test-words-group": "bulk"})
 def test_a_job_type_runs_on_its_configured_queue_then_its_own_then_the_canvas_default() -> None:
     configured = Job(id=uuid.uuid4(), job_type="test-words-group", workload=Workload.GROUP, items=4, chunk_size=2)
-    assert workloads.job_queues(configured) == ("bulk", "default")
+    assert canvases.job_queues(configured) == ("bulk", "default")
     own = Job(id=uuid.uuid4(), job_type="test-nap", workload=Workload.CHUNKED, items=4, chunk_size=2)
-    assert workloads.job_queues(own) == ("default", "default")  # chunked work would go to `bulk`
+    assert canvases.job_queues(own) == ("default", "default")  # chunked work would go to `bulk`
     canvas_default = Job(id=uuid.uuid4(), job_type="test-words-chain", workload=Workload.CHAIN, items=4, chunk_size=2)
-    assert workloads.job_queues(canvas_default) == ("default", "default")
+    assert canvases.job_queues(canvas_default) == ("default", "default")
     named = Job(id=uuid.uuid4(), job_type="checksum", workload=Workload.CHUNKED, items=4, chunk_size=2, queue="default")
-    assert workloads.job_queues(named) == ("default", "default")
+    assert canvases.job_queues(named) == ("default", "default")
