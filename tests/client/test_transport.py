@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from celerity_client import RetryPolicy
+from celerity_client import Job, RetryPolicy, UnexpectedAnswer
 from celerity_client.errors import Unavailable, api_error
+from celerity_client.models import page_of, parsed
 from celerity_client.transport import retry_after
 
 
@@ -45,3 +46,12 @@ def test_the_apis_error_becomes_its_type_with_its_fields() -> None:
 def test_an_answer_that_is_not_the_apis_json_still_says_what_came_back() -> None:
     error = api_error(502, None, "<html><body>\n  <h1>502 Bad Gateway</h1></body></html>")
     assert str(error) == "502 http_502: <html><body> <h1>502 Bad Gateway</h1></body></html>"
+
+
+def test_an_answer_without_what_every_version_of_the_api_sends_is_unexpected() -> None:
+    with pytest.raises(UnexpectedAnswer, match="KeyError"):
+        parsed(Job.from_json, {"status": "running"})  # no id
+    with pytest.raises(UnexpectedAnswer, match="not a page"):
+        page_of("<html>a proxy's page</html>")
+    job = parsed(Job.from_json, {"id": "j", "status": "running", "principal": "a field added later"})
+    assert (job.id, job.raw["principal"]) == ("j", "a field added later")  # what it does not know, it keeps
