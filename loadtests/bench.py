@@ -31,9 +31,8 @@ from devstack import stopping
 from loadtests.benchmarks import ceiling, instrumentation, machine, writeup
 from loadtests.benchmarks.events import EventTap
 from loadtests.benchmarks.sides import Baseline, Celerity, Measurement
-from loadtests.client import JobsClient
 from loadtests.scenarios import JobSpec
-from loadtests.target import local_sources
+from loadtests.target import api_client, local_sources
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE_DB = 3
@@ -101,7 +100,7 @@ def systems(console: Console) -> Iterator[tuple[Celerity, Baseline, str]]:
             celerity_tap = stack_.enter_context(EventTap(info.redis_url))
             baseline_tap = stack_.enter_context(EventTap(baseline_url))
         celerity = Celerity(
-            JobsClient(info.api_url, info.token),
+            api_client(info.api_url, info.token),
             redis.Redis.from_url(info.redis_url),
             local_sources(rundir, info.worker_metrics),
             info.database_url,

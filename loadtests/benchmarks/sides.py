@@ -17,11 +17,11 @@ import redis
 from celery import chain, chord, group
 from celery.canvas import xstarmap
 
+import celerity_client
 from loadtests import figures
 from loadtests.benchmarks.ceiling import RedisLoad
 from loadtests.benchmarks.events import EventTap
 from loadtests.checking import audit_items, check
-from loadtests.client import JobsClient
 from loadtests.promstats import Sources
 from loadtests.scenarios import JobSpec, expected_sum
 
@@ -84,15 +84,17 @@ def _p99(values: list[float]) -> float | None:
 class Celerity:
     name = "celerity"
 
-    def __init__(self, client: JobsClient, broker: redis.Redis, sources: Sources, database_url: str, tap: EventTap):
+    def __init__(
+        self, client: celerity_client.Celerity, broker: redis.Redis, sources: Sources, database_url: str, tap: EventTap
+    ):
         self.client, self.broker, self.sources, self.database_url, self.tap = client, broker, sources, database_url, tap
 
     def run(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
         wait_idle(self.broker)
         before, load = self.sources.counters(), RedisLoad.read(self.broker)
         self.tap.reset()
-        accepted, submit_seconds = self.client.submit(spec.payload())
-        body = self._until_finished(str(accepted["id"]), timeout)
+        job_id, submit_seconds = spec.submit(self.client)
+        body = self._until_finished(job_id, timeout)
         seconds = (
             (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds()
             if body.get("finished_at")
@@ -104,7 +106,7 @@ class Celerity:
             else None
         )
         redis_figures = RedisLoad.read(self.broker).since(load, seconds)
-        audit = audit_items(self.database_url, [str(accepted["id"])]).get(str(accepted["id"]))
+        audit = audit_items(self.database_url, [job_id]).get(job_id)
         verdict = check(spec, body, audit)
         timing = None
         if spec.workload == "chord":
@@ -131,18 +133,17 @@ class Celerity:
         cancelled while its `job_start` runs: how long the cancel takes, and that the job ends `cancelled`."""
         wait_idle(self.broker)
         self.tap.reset()
-        accepted, submit_seconds = self.client.submit(spec.payload())
-        job_id = str(accepted["id"])
+        job_id, submit_seconds = spec.submit(self.client)
         deadline, probes = time.monotonic() + timeout, []
         start_task = setup = first = None
         while (setup is None or first is None) and time.monotonic() < deadline:
-            probes.append(self.client.submit({"workload": "map", "items": 1})[1])
+            probes.append(JobSpec("map", 1).submit(self.client)[1])
             time.sleep(0.05)
             start_task = start_task or self.tap.sent_with(JOB_START, job_id)
             setup = self.tap.runtime(start_task) if start_task else None
             first = first or self.tap.started_at(f"{job_id}-c0")
-        body = self.client.get(job_id)
-        self.client.cancel(job_id)
+        body = dict(self.client.job(job_id).raw)
+        self._cancel(job_id)
         created = _parse(body["created_at"]).timestamp()
         started = (_parse(body["started_at"]).timestamp() - created) if body.get("started_at") else None
         cancel_seconds, cancelled = (
@@ -175,7 +176,7 @@ class Celerity:
     def _cancel_while_starting(self, spec: JobSpec, timeout: float = 60.0) -> tuple[float | None, bool]:
         wait_idle(self.broker)
         self.tap.reset()
-        job_id = str(self.client.submit(spec.payload())[0]["id"])
+        job_id = spec.submit(self.client)[0]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             start_task = self.tap.sent_with(JOB_START, job_id)
@@ -185,24 +186,24 @@ class Celerity:
         if self.tap.runtime(start_task or "") is not None:
             return None, False  # job_start had already finished: this was no cancel during start
         started = time.perf_counter()
-        self.client.cancel(job_id)
+        self._cancel(job_id)
         seconds = time.perf_counter() - started
-        return seconds, self.client.get(job_id).get("status") == "cancelled"
+        return seconds, self.client.job(job_id).status == "cancelled"
 
     def recover(self) -> None:
         """After a run that did not finish: cancel whatever still runs, so that the next run starts idle."""
         with contextlib.suppress(Exception):  # best effort: the next run's wait_idle says if it did not work
-            for job in (
-                self.client.session.get(f"{self.client.base_url}/api/jobs?status=running&limit=100", timeout=30)
-                .json()
-                .get("items", [])
-            ):
-                self.client.cancel(str(job["id"]))
+            for job in list(self.client.jobs(status="running", limit=100)):
+                self._cancel(job.id)
+
+    def _cancel(self, job_id: str) -> None:
+        with contextlib.suppress(celerity_client.CelerityError):  # best effort: it may have finished meanwhile
+            self.client.cancel(job_id)
 
     def _until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
-            body = self.client.get(job_id)
+            body = dict(self.client.job(job_id).raw)
             if body.get("status") in ("succeeded", "failed", "cancelled") or time.monotonic() > deadline:
                 return body
             time.sleep(0.05)
