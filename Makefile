@@ -9,12 +9,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-$(STAMP): requirements/services.txt requirements/operator.txt requirements/dev.txt operator/pyproject.toml
+$(STAMP): requirements/services.txt requirements/operator.txt requirements/client.txt requirements/dev.txt operator/pyproject.toml client/pyproject.toml
 	@echo ">> creating $(VENV) with $(PYTHON) and installing pinned dependencies"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e operator/
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e client/
 	@touch $@
 
 .PHONY: help
@@ -38,7 +39,7 @@ lint: $(STAMP) ## ruff, import contracts, mypy, shellcheck, hadolint
 	@echo ">> lint"
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
-	@PYTHONPATH=services:operator/src:. $(BIN)/lint-imports --no-cache
+	@PYTHONPATH=services:operator/src:client/src:. $(BIN)/lint-imports --no-cache
 	@DATABASE_URL=postgres://lint@localhost/lint REDIS_URL=redis://localhost:6379/0 $(BIN)/mypy
 	@files=$$(git ls-files '*.sh'); if [ -n "$$files" ]; then $(BIN)/shellcheck $$files; fi
 	@files=$$(git ls-files '*Dockerfile'); if [ -n "$$files" ]; then $(BIN)/hadolint $$files; fi

@@ -67,8 +67,7 @@ def _banner(info: stack.StackInfo) -> None:
     for name, value in rows:
         print(f"  {name:<10} {value}")
     print(
-        "\n  try:  curl -s -H \"Authorization: Bearer $(cat .run/api-token)\" -H 'Content-Type: application/json' \\\n"
-        f'          -d \'{{"workload": "chunked", "items": 1000, "chunk_size": 100}}\' {info.api_url}/api/jobs\n'
+        "\n  try:  .venv/bin/celerity submit chunked --count 1000 --chunk-size 100 --wait    (it finds this stack)\n"
         "  also: cd services && ../.venv/bin/python manage.py shell   |   ../.venv/bin/celery -A config.celery_app "
         "inspect ping\n",
         flush=True,

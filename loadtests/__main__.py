@@ -18,7 +18,6 @@ from rich.console import Console
 
 from devstack import stopping
 from loadtests import figures, report, runner
-from loadtests.client import JobsClient
 from loadtests.results import ScenarioResult
 from loadtests.scenarios import PROFILES, SCENARIOS
 from loadtests.target import connect
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     out: Path = args.out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
     results: list[ScenarioResult] = []
     with connect(args.target, args.token, metrics_urls=args.metrics, say=console.print) as target:
-        client = JobsClient(target.api_url, target.token)
+        client = target.client()
         if not client.ready():
             console.print(f"[red]error:[/red] {target.api_url}/readyz does not answer 200; is the platform up?")
             return 1

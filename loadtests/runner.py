@@ -6,6 +6,7 @@ Every loop here is bounded: the scenario's timeout stops the run, unfinished job
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -16,9 +17,9 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
+from celerity_client import Celerity, CelerityError
 from loadtests import figures, live, promstats
 from loadtests.checking import Audit, Verdict, audit_items, check
-from loadtests.client import JobsClient
 from loadtests.results import JobRun, Sample, ScenarioResult
 from loadtests.scenarios import Scenario
 from loadtests.submitters import submitter_for
@@ -32,7 +33,7 @@ STALL_SECONDS = 30.0  # no progress, nothing queued, nothing running: the platfo
 
 
 def run(
-    client: JobsClient,
+    client: Celerity,
     scenario: Scenario,
     target: Target,
     *,
@@ -74,7 +75,8 @@ def run(
     finally:
         submitter.stop()
         for job in tracker.unfinished():
-            client.cancel(job.id)  # leave the platform idle for whatever runs next
+            with contextlib.suppress(CelerityError):  # best effort: it may have finished meanwhile
+                client.cancel(job.id)  # leave the platform idle for whatever runs next
     jobs = tracker.jobs.values()
     if jobs:  # first submission to last finish: Locust's start-up is not part of the run
         last = max(j.seen_finished_at or tracker.now() for j in jobs)

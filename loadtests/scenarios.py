@@ -11,8 +11,11 @@ Profiles: `tiny` (the tests), `short` (the default, about a minute per scenario 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from celerity_client import Celerity
 
 Mode = Literal["sweep", "burst", "rate"]
 
@@ -34,6 +37,18 @@ class JobSpec:
         if self.queue:
             body["queue"] = self.queue
         return body
+
+    def submit(self, client: Celerity) -> tuple[str, float]:
+        """Submit the job: its id, and how long the submit took (the API's latency as a client sees it)."""
+        started = time.perf_counter()
+        submitted = client.submit(
+            self.workload,
+            self.items,
+            chunk_size=self.chunk_size or None,
+            queue=self.queue or None,
+            item_cost_ms=self.item_cost_ms or None,
+        )
+        return submitted.id, time.perf_counter() - started
 
     @classmethod
     def from_payload(cls, body: dict[str, Any]) -> JobSpec:

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
-from loadtests.client import ApiError, JobsClient
+from celerity_client import CelerityError
 from loadtests.locusting import LocustSubmitter
 from loadtests.scenarios import JobSpec, Scenario
-from loadtests.target import Target
+from loadtests.target import Target, api_client
 from loadtests.tracking import Tracker
 
 
@@ -69,13 +69,12 @@ class Burst:
 
 
 def _submit_fresh(run: Tracker, spec: JobSpec) -> None:
-    """A POST on its own connection (requests' Session is not shared across threads)."""
-    client = JobsClient(run.client.base_url, "", timeout=run.client.timeout)
-    client.session.headers.update(run.client.session.headers)
+    """A submit on a client of its own (one client holds one HTTP session, which threads do not share)."""
     at = run.now()
     try:
-        accepted, seconds = client.submit(spec.payload())
-    except ApiError as exc:
-        run.errors.append(str(exc))
+        with api_client(run.client.url, run.client.token) as client:
+            job_id, seconds = spec.submit(client)
+    except CelerityError as exc:
+        run.errors.append(f"submit {spec.label}: {exc}")
         return
-    run.add(spec, str(accepted["id"]), at, seconds)
+    run.add(spec, job_id, at, seconds)

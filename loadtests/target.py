@@ -7,7 +7,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from celerity_client import Celerity, RetryPolicy
 from loadtests.promstats import Sources
+
+
+def api_client(url: str, token: str) -> Celerity:
+    """The load tests' client: it never retries, so that every request the platform refuses is counted as an error
+    (a real client would wait and ask again, and the run would only look slower)."""
+    return Celerity(url, token, retry=RetryPolicy.never())
 
 
 @dataclass
@@ -17,6 +24,9 @@ class Target:
     metrics: Sources = field(default_factory=Sources)
     database_url: str = ""  # local stacks only: the per-item audit
     origin: str = "given"  # given | running | started
+
+    def client(self) -> Celerity:
+        return api_client(self.api_url, self.token)
 
 
 def local_sources(rundir: Path, worker_metrics: dict[str, str]) -> Sources:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadtests.client import ApiError, JobsClient
+from celerity_client import Celerity, CelerityError
 from loadtests.results import Sample
 from loadtests.scenarios import JobSpec
 
@@ -35,7 +35,7 @@ class Tracked:
 class Tracker:
     """The jobs of one scenario, as last seen through the API."""
 
-    def __init__(self, client: JobsClient) -> None:
+    def __init__(self, client: Celerity) -> None:
         self.client = client
         self.t0 = time.monotonic()
         self.jobs: dict[str, Tracked] = {}
@@ -48,11 +48,11 @@ class Tracker:
     def submit(self, spec: JobSpec) -> None:
         at = self.now()
         try:
-            accepted, seconds = self.client.submit(spec.payload())
-        except ApiError as exc:
-            self.errors.append(str(exc))
+            job_id, seconds = spec.submit(self.client)
+        except CelerityError as exc:
+            self.errors.append(f"submit {spec.label}: {exc}")
             return
-        self.add(spec, str(accepted["id"]), at, seconds)
+        self.add(spec, job_id, at, seconds)
 
     def add(self, spec: JobSpec, job_id: str, at: float, seconds: float) -> None:
         self.jobs[job_id] = Tracked(spec, job_id, at, seconds, {"status": "pending"})
@@ -70,9 +70,9 @@ class Tracker:
         self._cursor = start + len(batch)
         for job in batch:
             try:
-                job.body = self.client.get(job.id)
-            except ApiError as exc:
-                self.errors.append(str(exc))
+                job.body = dict(self.client.job(job.id).raw)
+            except CelerityError as exc:
+                self.errors.append(f"GET job {job.id}: {exc}")
                 continue
             if job.finished:
                 job.seen_finished_at = self.now()

@@ -150,8 +150,10 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
                 return
             payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             if self.path.endswith("/cancel"):
-                api.cancelled.append(self.path.split("/")[-2])
-                self._send(202, {})
+                job_id = self.path.split("/")[-2]
+                api.cancelled.append(job_id)
+                body = api.poll(job_id)  # answered with the job, as the real API does
+                self._send(202, {**(body or {"id": job_id}), "status": "cancelled"})
                 return
             job_id = api.submit(payload)
             self._send(202, {"id": job_id, "status": "pending", "url": f"/api/jobs/{job_id}"})

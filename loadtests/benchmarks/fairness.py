@@ -46,7 +46,7 @@ def celerity_pair(side: Celerity, large: JobSpec | None, small: JobSpec) -> dict
     for n, spec in enumerate(specs):
         if n:
             time.sleep(DELAY)
-        ids.append(str(side.client.submit(spec.payload())[0]["id"]))
+        ids.append(spec.submit(side.client)[0])
     bodies = [side.until_finished(job_id, 300.0) for job_id in ids]
     verdicts = [check(spec, body) for spec, body in zip(specs, bodies, strict=True)]
     return {

@@ -77,7 +77,7 @@ def _chunked(s: Systems, side: Any, spec: JobSpec) -> dict[str, Any]:
         if side == "celerity":
             wait_idle(s.celerity.broker)
             started = time.perf_counter()
-            job_id = str(s.celerity.client.submit(spec.payload())[0]["id"])
+            job_id = spec.submit(s.celerity.client)[0]
             body, _ = smalljobs.waited(s.celerity.client, job_id, timeout=peers.TIMEOUT, poll=peers.FOLLOW)
             seconds = time.perf_counter() - started
             verdict = check(spec, body, audit_items(s.database_url, [job_id]).get(job_id))

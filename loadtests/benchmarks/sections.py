@@ -156,7 +156,7 @@ def _paused_footprint(s: Systems, side: Any, spec: JobSpec, messages: int) -> tu
     wait_idle(side.broker)
     with memory.paused(url, worker):
         if side.name == "celerity":
-            grown, handle = memory.footprint(side.broker, messages, lambda: side.client.submit(spec.payload())[0]["id"])
+            grown, handle = memory.footprint(side.broker, messages, lambda: spec.submit(side.client)[0])
         elif side.name == "plain":
             grown, handle = memory.footprint(side.broker, messages, lambda: side.chunks(spec).apply_async())
         else:

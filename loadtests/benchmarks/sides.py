@@ -16,11 +16,11 @@ from typing import Any
 import redis
 from kombu.transport.redis import PRIORITY_STEPS, Channel
 
+import celerity_client
 from loadtests import figures
 from loadtests.benchmarks.ceiling import RedisLoad
 from loadtests.benchmarks.events import EventTap
 from loadtests.checking import audit_items, check
-from loadtests.client import JobsClient
 from loadtests.promstats import Sources
 from loadtests.scenarios import JobSpec
 
@@ -86,6 +86,15 @@ def wait_idle(client: redis.Redis, queues: tuple[str, ...] = ("default", "bulk")
     raise TimeoutError(f"the broker did not drain within {timeout:.0f}s")
 
 
+def look(client: celerity_client.Celerity, job_id: str, *, wait: int | None = None) -> dict[str, Any]:
+    """`GET /api/jobs/{id}` as the API answered it; with `wait` (whole seconds), asking the API to hold the answer
+    until the job ends (an API without `wait` ignores it and answers at once). One look, never a backoff: the bench
+    times jobs, so it chooses its own intervals (celerity_client's `wait()` backs off up to 2 s between looks)."""
+    timeout = client.transport.timeout + (wait or 0)
+    answer, _ = client.transport.request("GET", f"/api/jobs/{job_id}", params={"wait": wait}, timeout=timeout)
+    return dict(answer)
+
+
 def _parse(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
@@ -98,15 +107,17 @@ def _p99(values: list[float]) -> float | None:
 class Celerity:
     name = "celerity"
 
-    def __init__(self, client: JobsClient, broker: redis.Redis, sources: Sources, database_url: str, tap: EventTap):
+    def __init__(
+        self, client: celerity_client.Celerity, broker: redis.Redis, sources: Sources, database_url: str, tap: EventTap
+    ):
         self.client, self.broker, self.sources, self.database_url, self.tap = client, broker, sources, database_url, tap
 
     def run(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
         wait_idle(self.broker)
         before, load = self.sources.counters(), RedisLoad.read(self.broker)
         self.tap.reset()
-        accepted, submit_seconds = self.client.submit(spec.payload())
-        body = self.until_finished(str(accepted["id"]), timeout)
+        job_id, submit_seconds = spec.submit(self.client)
+        body = self.until_finished(job_id, timeout)
         seconds = (
             (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds()
             if body.get("finished_at")
@@ -118,7 +129,7 @@ class Celerity:
             else None
         )
         redis_figures = RedisLoad.read(self.broker).since(load, seconds)
-        audit = audit_items(self.database_url, [str(accepted["id"])]).get(str(accepted["id"]))
+        audit = audit_items(self.database_url, [job_id]).get(job_id)
         verdict = check(spec, body, audit)
         timing = None
         if spec.workload == "chord":
@@ -143,18 +154,17 @@ class Celerity:
         cancelled while its `job_start` runs: how long the cancel takes, and that the job ends `cancelled`."""
         wait_idle(self.broker)
         self.tap.reset()
-        accepted, submit_seconds = self.client.submit(spec.payload())
-        job_id = str(accepted["id"])
+        job_id, submit_seconds = spec.submit(self.client)
         deadline, probes = time.monotonic() + timeout, []
         start_task = setup = first = None
         while (setup is None or first is None) and time.monotonic() < deadline:
-            probes.append(self.client.submit({"workload": "map", "items": 1})[1])
+            probes.append(JobSpec("map", 1).submit(self.client)[1])
             time.sleep(0.05)
             start_task = start_task or self.tap.sent_with(JOB_START, job_id)
             setup = self.tap.runtime(start_task) if start_task else None
             first = first or self.tap.started_at(f"{job_id}-c0")
-        body = self.client.get(job_id)
-        self.client.cancel(job_id)
+        body = dict(self.client.job(job_id).raw)
+        self._cancel(job_id)
         created = _parse(body["created_at"]).timestamp()
         started = (_parse(body["started_at"]).timestamp() - created) if body.get("started_at") else None
         cancel_seconds, cancelled = (
@@ -185,7 +195,7 @@ class Celerity:
     def _cancel_while_starting(self, spec: JobSpec, timeout: float = 60.0) -> tuple[float | None, bool]:
         wait_idle(self.broker)
         self.tap.reset()
-        job_id = str(self.client.submit(spec.payload())[0]["id"])
+        job_id = spec.submit(self.client)[0]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             start_task = self.tap.sent_with(JOB_START, job_id)
@@ -195,27 +205,27 @@ class Celerity:
         if self.tap.runtime(start_task or "") is not None:
             return None, False  # job_start had already finished: this was no cancel during start
         started = time.perf_counter()
-        self.client.cancel(job_id)
+        self._cancel(job_id)
         seconds = time.perf_counter() - started
-        return seconds, self.client.get(job_id).get("status") == "cancelled"
+        return seconds, self.client.job(job_id).status == "cancelled"
 
     def recover(self) -> None:
         """After a run that did not finish: cancel whatever still runs, so that the next run starts idle."""
         with contextlib.suppress(Exception):  # best effort: the next run's wait_idle says if it did not work
-            for job in (
-                self.client.session.get(f"{self.client.base_url}/api/jobs?status=running&limit=100", timeout=30)
-                .json()
-                .get("items", [])
-            ):
-                self.client.cancel(str(job["id"]))
+            for job in list(self.client.jobs(status="running", limit=100)):
+                self._cancel(job.id)
+
+    def _cancel(self, job_id: str) -> None:
+        with contextlib.suppress(celerity_client.CelerityError):  # best effort: it may have finished meanwhile
+            self.client.cancel(job_id)
 
     def until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
         """The job's final body. Its time is the server's (`created_at → finished_at`), so the client asks seldom
         (`FOLLOW`): each GET costs the web some CPU on the cores the workers share (every 50 ms, 1.8 ms of web CPU
-        per chunk of a chunked job); with `wait` the API may hold the answer until the job ends."""
+        per chunk of a chunked job); with `wait` the API may hold each answer up to a second."""
         deadline = time.monotonic() + timeout
         while True:
-            body = self.client.get(job_id, wait=FOLLOW)
+            body = look(self.client, job_id, wait=1)
             if body.get("status") in FINAL or time.monotonic() > deadline:
                 return body
             time.sleep(FOLLOW)

@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from celerity_client import Celerity
 from loadtests.baseline import app as baseline
 from loadtests.benchmarks.baselines import PlainBaseline
+from loadtests.benchmarks.sides import look
 from loadtests.checking import audit_items, check
-from loadtests.client import JobsClient
 from loadtests.figures import percentile
 from loadtests.scenarios import JobSpec, expected_sum
+from loadtests.target import api_client
 
 POLL = 0.02  # seconds between two GETs of a job that is not final
 WAIT = 5  # the `wait` asked of the API (ignored until it supports it)
@@ -83,13 +85,13 @@ def parallel(jobs: int, clients: int, one: Callable[[int], None]) -> float:
     return time.perf_counter() - started
 
 
-def waited(client: JobsClient, job_id: str, timeout: float = 120.0, poll: float = POLL) -> tuple[dict[str, Any], bool]:
+def waited(client: Celerity, job_id: str, timeout: float = 120.0, poll: float = POLL) -> tuple[dict[str, Any], bool]:
     """The job's final body, and whether the server held any answer (`wait` supported); `poll` seconds between two
     GETs while it does not."""
     deadline, held = time.monotonic() + timeout, False
     while True:
         asked = time.perf_counter()
-        body = client.get(job_id, wait=WAIT)
+        body = look(client, job_id, wait=WAIT)
         if body.get("status") in ("succeeded", "failed", "cancelled") or time.monotonic() > deadline:
             return body, held
         held = held or time.perf_counter() - asked >= HELD
@@ -103,11 +105,11 @@ def celerity(api_url: str, token: str, database_url: str, kind: str, jobs: int, 
 
     def one(_: int) -> None:
         if not hasattr(local, "client"):
-            local.client = JobsClient(api_url, token)  # a requests session per thread
+            local.client = api_client(api_url, token)  # a session per thread
         started = time.perf_counter()
         try:
-            accepted, _ = local.client.submit(spec.payload())
-            body, held = waited(local.client, str(accepted["id"]))
+            job_id = spec.submit(local.client)[0]
+            body, held = waited(local.client, job_id)
         except Exception as exc:  # a failed request is a wrong job, reported, not a crash
             with lock:
                 batch.wrong.append(f"{type(exc).__name__}: {exc}"[:200])
@@ -115,7 +117,7 @@ def celerity(api_url: str, token: str, database_url: str, kind: str, jobs: int, 
         seconds = time.perf_counter() - started
         verdict = check(spec, body)
         with lock:
-            ids.append(str(accepted["id"]))
+            ids.append(job_id)
             batch.server_waited = batch.server_waited or held
             if not verdict.ok:
                 batch.wrong.append(verdict.reason)

@@ -19,9 +19,8 @@ from loadtests.benchmarks.baselines import CanvasBaseline, PlainBaseline
 from loadtests.benchmarks.cpu import Accounting
 from loadtests.benchmarks.events import EventTap
 from loadtests.benchmarks.sides import Celerity, Measurement
-from loadtests.client import JobsClient
 from loadtests.scenarios import JobSpec
-from loadtests.target import local_sources
+from loadtests.target import api_client, local_sources
 
 BASELINE_DB, PLAIN_DB, CEILING_DB = 3, 4, 5  # the knobs' pools take DBs from knobs.FIRST_DB on
 Side = Celerity | CanvasBaseline | PlainBaseline
@@ -70,7 +69,7 @@ def systems(console: Console) -> Iterator[Systems]:
             canvas_tap = stack_.enter_context(EventTap(canvas_url))
         broker = redis.Redis.from_url(info.redis_url)
         celerity = Celerity(
-            JobsClient(info.api_url, info.token),
+            api_client(info.api_url, info.token),
             broker,
             local_sources(rundir, info.worker_metrics),
             info.database_url,

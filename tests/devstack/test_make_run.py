@@ -108,6 +108,37 @@ def test_other_commands_find_the_stack_with_no_setup(running: tuple[subprocess.P
     assert "bulk@" in ping.stdout
 
 
+def test_the_celerity_command_finds_the_stack_with_no_setup(
+    running: tuple[subprocess.Popen[bytes], Path, int], tmp_path: Path
+) -> None:
+    """From any directory below the one holding the run directory, as from a checkout's subdirectory: no URL, no
+    token, no profile (the run directory is linked as `.run`, the name `make run` gives it)."""
+    _, rundir, port = running
+    checkout = tmp_path / "checkout"
+    (checkout / "services").mkdir(parents=True)
+    (checkout / ".run").symlink_to(rundir)
+    env = {k: v for k, v in _isolated_env(rundir).items() if not k.startswith("CELERITY_")}
+    env |= {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config")}
+    celerity = str(processes.BIN_DIR / "celerity")
+    submitted = subprocess.run(
+        [celerity, "submit", "chunked", "--count", "100", "--wait", "--json"],
+        cwd=checkout / "services",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job = json.loads(submitted.stdout)
+    assert (job["status"], job["result"]) == ("succeeded", {"sum": 328350, "count": 100})
+    found = subprocess.run(
+        [celerity, "config"], cwd=checkout, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert f"http://127.0.0.1:{port}" in found.stdout
+    assert "the local stack" in found.stdout
+
+
 def test_a_second_run_on_the_same_port_fails_clearly(running: tuple[subprocess.Popen[bytes], Path, int]) -> None:
     _, rundir, port = running
     second = subprocess.run(

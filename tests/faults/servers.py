@@ -4,6 +4,7 @@ servers (the other test areas keep theirs)."""
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -73,6 +74,7 @@ class Postgres:
 
     datadir: Path
     server: servers.PostgresServer | None = None
+    options: str = ""  # the server's command-line options, kept by `pause` for `resume`
 
     @property
     def url(self) -> str:
@@ -88,7 +90,7 @@ class Postgres:
         argv = [str(servers._pg_bin() / "pg_ctl"), "-D", str(self.datadir), "-l", str(log), "-w", "-t", "60", *args]
         user = servers._pg_system_user()
         if user:
-            argv = ["su", user, "-s", "/bin/sh", "-c", " ".join(argv)]
+            argv = ["su", user, "-s", "/bin/sh", "-c", " ".join(shlex.quote(arg) for arg in argv)]
         subprocess.run(
             argv,
             check=True,
@@ -102,6 +104,15 @@ class Postgres:
     def restart(self) -> None:
         """Fast shutdown (every session terminated: 57P01), then start again with the same options."""
         self.pg_ctl("-m", "fast", "restart")
+
+    def pause(self) -> None:
+        """Fast shutdown, and stay down until `resume`: every connection is refused meanwhile."""
+        self.options = (self.datadir / "postmaster.opts").read_text().split(maxsplit=1)[1].strip()
+        self.pg_ctl("-m", "fast", "stop")
+
+    def resume(self) -> None:
+        """Start again with the options it ran with (`restart` reads them itself; `start` must be told)."""
+        self.pg_ctl("-o", self.options, "start")
 
     def stop(self) -> None:
         if self.server is not None:

@@ -18,8 +18,8 @@ import redis
 from loadtests import bench
 from loadtests.benchmarks import cpu, fairness, knobs, memory, sides, smalljobs
 from loadtests.benchmarks.sides import Measurement, queue_keys
-from loadtests.client import JobsClient
 from loadtests.scenarios import JobSpec
+from loadtests.target import api_client
 from tests import fakeapi
 
 # pid -> (parent pid, CPU seconds): the bench (1) started a worker (10) with two pool processes (11, 12) and Postgres
@@ -110,9 +110,8 @@ def api() -> Iterator[tuple[fakeapi.FakeApi, str]]:
 
 def test_a_client_asks_the_api_to_wait_and_polls_while_it_does_not(api: tuple[fakeapi.FakeApi, str]) -> None:
     fake, url = api
-    client = JobsClient(url, fake.token)
-    job = client.submit({"workload": "chunked", "items": 1})[0]
-    body, held = smalljobs.waited(client, str(job["id"]))
+    client = api_client(url, fake.token)
+    body, held = smalljobs.waited(client, JobSpec("chunked", 1).submit(client)[0])
     assert body["status"] == "succeeded"
     assert not held
     assert fake.waits == [str(smalljobs.WAIT)] * (fakeapi.RUNNING_POLLS + 1), "one GET per poll, each asking to wait"
@@ -121,8 +120,8 @@ def test_a_client_asks_the_api_to_wait_and_polls_while_it_does_not(api: tuple[fa
 def test_a_client_notices_when_the_api_holds_its_answer(api: tuple[fakeapi.FakeApi, str]) -> None:
     fake, url = api
     fake.hold = smalljobs.HELD + 0.1
-    client = JobsClient(url, fake.token)
-    body, held = smalljobs.waited(client, str(client.submit({"workload": "chunked", "items": 1})[0]["id"]))
+    client = api_client(url, fake.token)
+    body, held = smalljobs.waited(client, JobSpec("chunked", 1).submit(client)[0])
     assert body["status"] == "succeeded"
     assert held
 

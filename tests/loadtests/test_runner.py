@@ -13,9 +13,8 @@ from rich.console import Console
 
 from loadtests import runner
 from loadtests.__main__ import main
-from loadtests.client import JobsClient
 from loadtests.scenarios import SCENARIOS, JobSpec, Scenario, expected_sum
-from loadtests.target import Target
+from loadtests.target import Target, api_client
 from tests.fakeapi import TOKEN, FakeApi, honest, serving
 
 QUIET = Console(file=io.StringIO(), width=200)
@@ -84,7 +83,7 @@ def test_a_job_that_never_finishes_times_out_fails_and_is_cancelled() -> None:
     scenario = Scenario("sweep", (JobSpec("chunked", 100, 10), JobSpec("chunked", 100, 10)), timeout=1.5)
     with serving(api) as url:
         result = runner.run(
-            JobsClient(url, TOKEN), scenario, Target(url, TOKEN), name="chunked", profile="t", console=QUIET
+            api_client(url, TOKEN), scenario, Target(url, TOKEN), name="chunked", profile="t", console=QUIET
         )
     assert not result.correct
     assert len(result.jobs) == 1  # a sweep submits the next job only when the previous one has finished

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,21 +61,21 @@ class Gunicorn:
     pid: int  # the master's
 
 
-@pytest.fixture(scope="module")
-def gunicorn(  # shared by the web-metrics and the upload-memory tests: gunicorn as the chart runs it, 3 workers
-    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gunicorn]:
+@contextlib.contextmanager
+def gunicorn_serving(stack_env: dict[str, str], directory: Path, *, workers: int = 3) -> Iterator[Gunicorn]:
+    """gunicorn as the chart runs it, on a free port, until the block ends; its log and metrics in `directory`."""
     port = free_port()
-    multiproc = tmp_path_factory.mktemp("web-metrics")
+    multiproc = directory / "web-metrics"
+    multiproc.mkdir(parents=True, exist_ok=True)
     env = {
         **stack_env,
         "PORT": str(port),
         "HOST": "127.0.0.1",
-        "WEB_CONCURRENCY": "3",
+        "WEB_CONCURRENCY": str(workers),
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
     }
     group = processes.ProcessGroup()
-    master = group.start("web", processes.web_argv(), env, log=multiproc.parent / "web.log")
+    master = group.start("web", processes.web_argv(), env, log=directory / "web.log")
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     # Readiness is polled on /metrics, never /healthz: a poll that timed out on a loaded machine is still served
@@ -88,3 +90,11 @@ def gunicorn(  # shared by the web-metrics and the upload-memory tests: gunicorn
         yield Gunicorn(url, master.process.pid)
     finally:
         group.stop(grace=10)
+
+
+@pytest.fixture(scope="module")
+def gunicorn(  # shared by the web-metrics and the upload-memory tests: gunicorn as the chart runs it, 3 workers
+    stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gunicorn]:
+    with gunicorn_serving(stack_env, tmp_path_factory.mktemp("web")) as web:
+        yield web

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import uuid
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +14,7 @@ from ninja import NinjaAPI, Status
 from ninja.security import HttpBearer
 from pydantic import Field
 
-from celerity.jobs import api_errors, selectors, services
+from celerity.jobs import api_errors, canvases, selectors, services
 from celerity.jobs.errors import JobInputError, JobNotFoundError
 from celerity.jobs.models import Job, JobStatus
 from celerity.jobs.registry import NAME_PATTERN
@@ -27,6 +28,7 @@ from celerity.jobs.schemas import (
     JobIn,
     JobOut,
     JobPage,
+    JobTypeList,
     ProgressOut,
     StatusName,
     WorkloadName,
@@ -128,12 +130,20 @@ def job_list(
     limit: Annotated[int, Field(ge=1, le=100)] = 20,
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
     status: StatusName | None = None,
+    type: Annotated[str | None, Field(pattern=NAME_PATTERN)] = None,
 ) -> JobPage:
-    jobs = selectors.job_list(status=JobStatus(status) if status else None)
+    jobs = selectors.job_list(status=JobStatus(status) if status else None, job_type=type)
     count = jobs.count()
     page = [_job_out(job) for job in jobs[offset : offset + limit]]
-    following = _next_page("/api/jobs", count=count, limit=limit, offset=offset, status=status)
+    following = _next_page("/api/jobs", count=count, limit=limit, offset=offset, status=status, type=type)
     return JobPage(count=count, limit=limit, offset=offset, next=following, items=page)
+
+
+@api.get("/types", response={200: JobTypeList, 401: ErrorOut}, by_alias=True)
+def job_type_list(request: HttpRequest) -> dict[str, Any]:
+    """The registered job types and the defaults a request without them gets."""
+    types = [dataclasses.asdict(summary) for summary in canvases.job_type_list()]
+    return {"count": len(types), "items": types}  # a dict: ninja reads `schema` by its alias from it
 
 
 @api.get("/jobs/{job_id}", response={200: JobOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut, 503: ErrorOut})

@@ -131,6 +131,25 @@ class ItemPage(Schema):
     items: list[ItemOut]
 
 
+class JobTypeOut(Schema):
+    name: str
+    canvas: WorkloadName
+    queue: str = Field(description="where its items run unless the request names a queue")
+    chunk_size: int = Field(description="items per chunk unless the request names a chunk_size")
+    max_chunk_size: int
+    max_items: int = Field(description="the most items one job of this type takes")
+    reduce: bool = Field(description="whether a reduce runs over the successful items' outputs")
+    time_limit: float | None = Field(description="seconds one item may run, or null for only the task's limit")
+    schema_: dict[str, Any] | None = Field(
+        alias="schema", serialization_alias="schema", description="the JSON Schema every item must satisfy, or null"
+    )
+
+
+class JobTypeList(Schema):
+    count: int
+    items: list[JobTypeOut]
+
+
 class ErrorOut(Schema):
     error: str = Field(
         description="invalid_json, unauthorized, not_found, conflict, too_large, invalid_request, unavailable, internal"

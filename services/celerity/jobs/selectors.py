@@ -37,9 +37,11 @@ def job_get(*, job_id: uuid.UUID | str) -> Job | None:
     return _with_progress(Job.objects.filter(id=job_id)).first()
 
 
-def job_list(*, status: JobStatus | None = None) -> QuerySet[Job]:
-    """Newest first, progress annotated; `status` filters."""
+def job_list(*, status: JobStatus | None = None, job_type: str | None = None) -> QuerySet[Job]:
+    """Newest first, progress annotated; `status` and `job_type` filter."""
     jobs = Job.objects.all() if status is None else Job.objects.filter(status=status)
+    if job_type is not None:
+        jobs = jobs.filter(job_type=job_type)
     return _with_progress(jobs.order_by("-created_at", "id"))
 
 

@@ -3,12 +3,13 @@ its bookkeeping go to."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from celerity.jobs.models import Job, Workload
-from celerity.jobs.registry import job_type_get
+from celerity.jobs.registry import JobType, Json, job_type_get, job_type_names
 
 BOOKKEEPING_QUEUE = "default"  # job_start, recorders, job_fail (docs/conventions.md)
 
@@ -45,5 +46,54 @@ def job_queues(job: Job) -> tuple[str, str]:
     the items."""
     if job.queue:
         return job.queue, job.queue
-    configured = settings.CELERITY_JOB_TYPE_QUEUES.get(job.job_type) or job_type_get(job.job_type).queue
-    return configured or LIMITS[Workload(job.workload)].work_queue, BOOKKEEPING_QUEUE
+    return type_work_queue(job.job_type), BOOKKEEPING_QUEUE
+
+
+def type_work_queue(name: str) -> str:
+    """Where a job type's items run when the request names no queue: the queue configured for it
+    (CELERITY_JOB_TYPE_QUEUES), else its own, else its canvas' default."""
+    definition = job_type_get(name)
+    configured = settings.CELERITY_JOB_TYPE_QUEUES.get(name) or definition.queue
+    return configured or LIMITS[definition.canvas].work_queue
+
+
+def type_chunk_size(definition: JobType) -> int:
+    """The chunk size of a job of this type when the request names none: its own, else its canvas' default."""
+    limits = LIMITS[definition.canvas]
+    return min(definition.chunk_size or limits.default_chunk, limits.max_chunk)
+
+
+@dataclass(frozen=True)
+class JobTypeSummary:
+    """What a client needs to know to submit a job of a type: what a request that names nothing else gets."""
+
+    name: str
+    canvas: str
+    queue: str  # where its items run unless the request names a queue
+    chunk_size: int  # unless the request names one
+    max_chunk_size: int
+    max_items: int
+    reduce: bool
+    time_limit: float | None
+    schema: Mapping[str, Json] | None
+
+
+def job_type_list() -> list[JobTypeSummary]:
+    """Every registered job type, by name, with its canvas' defaults and limits (`GET /api/types`)."""
+    summaries = []
+    for name in job_type_names():
+        definition = job_type_get(name)
+        summaries.append(
+            JobTypeSummary(
+                name=name,
+                canvas=definition.canvas.value,
+                queue=type_work_queue(name),
+                chunk_size=type_chunk_size(definition),
+                max_chunk_size=LIMITS[definition.canvas].max_chunk,
+                max_items=max_items(definition.canvas),
+                reduce=definition.reduce is not None,
+                time_limit=definition.time_limit,
+                schema=definition.schema,
+            )
+        )
+    return summaries

@@ -4,6 +4,8 @@ A job's route, each step a module, each entered from one side only:
 
 - `validating`: what a job request may ask for (`JobRequest` and its checks).
 - `creating`: create a job's row and inputs (the API's write), and send its start after the commit.
+- `enqueuing`: `job_enqueue`, the one call for Django code inside Celerity: `creating`'s write in the caller's
+  transaction, its start sent when that commits.
 - `uploading`: create a job from a stream of NDJSON lines, copied to Postgres in batches.
 - `starting`: start a job in a worker (chunk rows, pending → running), then publish its work.
 - `publishing`: publish a job's canvases (all, or some chunks' again) while it runs.
@@ -19,6 +21,7 @@ A job's route, each step a module, each entered from one side only:
 
 from celerity.jobs.services.chords import chord_member_run, chord_members_flush, job_chord_record
 from celerity.jobs.services.creating import job_create
+from celerity.jobs.services.enqueuing import job_enqueue
 from celerity.jobs.services.failing import job_task_failed
 from celerity.jobs.services.finishing import job_cancel, job_fail, job_finish
 from celerity.jobs.services.publishing import job_publish
@@ -49,6 +52,7 @@ __all__ = [
     "job_chunk_record",
     "job_chunk_run",
     "job_create",
+    "job_enqueue",
     "job_fail",
     "job_finish",
     "job_item_record",

@@ -53,7 +53,7 @@ def job_chunk_size(*, request: JobRequest) -> int:
         raise JobInputError("items", f"at most {settings.CELERITY_MAX_INLINE_ITEMS} inline items")
     if not 1 <= request.count <= ceiling:
         raise JobInputError("items", f"must be 1..{ceiling} for a {workload.value} job")
-    chunk_size = request.chunk_size or min(definition.chunk_size or limits.default_chunk, limits.max_chunk)
+    chunk_size = request.chunk_size or canvases.type_chunk_size(definition)
     if not 1 <= chunk_size <= limits.max_chunk:
         raise JobInputError("chunk_size", f"must be 1..{limits.max_chunk} for a {workload.value} job")
     if request.item_cost_ms < 0 or not 0.0 <= request.fail_rate <= 1.0:
