@@ -58,8 +58,12 @@ loadtest: $(STAMP) ## run a load scenario (SCENARIO=chunked|chord|burst|mixed PR
 	@$(BIN)/python -m loadtests run $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(PROFILE),--profile $(PROFILE)) $(if $(TARGET),--target $(TARGET)) $(if $(TOKEN),--token $(TOKEN))
 
 .PHONY: bench
-bench: $(STAMP) ## benchmark Celerity against bare Celery on the same Redis; refreshes docs/benchmarks.md
-	@$(BIN)/python -m loadtests.bench
+bench: $(STAMP) ## benchmark Celerity against bare Celery (PLAN=default|peers|where|dispatch|knobs|chord|quick); refreshes docs/benchmarks.md
+	@if [ "$(PLAN)" = "peers" ]; then \
+		echo ">> installing requirements/peers.txt (the other task queues) into $(VENV)"; \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/peers.txt; \
+	fi
+	@$(BIN)/python -m loadtests.bench $(if $(PLAN),--plan $(PLAN))
 
 .PHONY: images
 images: ## build the services and operator images with docker or podman (a local Debian base when none can be pulled)

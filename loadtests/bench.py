@@ -17,38 +17,44 @@ import os
 import statistics
 import sys
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import redis
 from rich.console import Console
 
 from devstack import stopping
-from loadtests.benchmarks import ceiling, instrumentation, machine, writeup
-from loadtests.benchmarks.events import EventTap
-from loadtests.benchmarks.sides import Baseline, Celerity, Measurement
+from loadtests.benchmarks import ceiling, instrumentation, machine, peering, peers, sections, workers, writeup
+from loadtests.benchmarks.baselines import PlainBaseline
+from loadtests.benchmarks.cpu import Accounting
+from loadtests.benchmarks.sides import Celerity, Measurement
+from loadtests.benchmarks.systems import CEILING_DB, Side, Systems, guarded, rotated, systems
 from loadtests.scenarios import JobSpec
-from loadtests.target import api_client, local_sources
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINE_DB = 3
+__all__ = ["PLANS", "guarded", "main", "rotated"]
 
 PLANS: dict[str, dict[str, Any]] = {
     "default": {
         "repeats": 3,
+        "ceiling": True,
         "overhead": [JobSpec("chunked", 20_000, 100), JobSpec("chord", 1000)],
         "chunk_items": 10_000,
         "chunk_sizes": [10, 30, 100, 300, 1000, 3000],
         "chord_widths": [10, 100, 1000, 3000, 10_000],
         "chord_repeats_above": {3000: 2, 10_000: 1},  # the widest chords run fewer times (time budget)
         "job_sizes": [100, 1000, 10_000, 100_000, 1_000_000],
+        "knobs": JobSpec("chunked", 20_000, 100),
+        "anatomy": (100, 200),  # chunk size, chunks timed
+        "pg_limit": {"seconds": 2.0, "writers": [1, 2, 4]},
+        "small_jobs": ((200, 100), 8, 2),  # (one-item jobs, chords of 10) per batch, client threads, repeats
+        "fairness": 2,  # repeats of each case
+        "broker_memory": JobSpec("chunked", 100_000, 100),
     },
     "chord": {  # the chord sections only, to iterate on the chord's overhead: `python -m loadtests.bench --plan chord`
         "repeats": 3,
+        "ceiling": True,
         "overhead": [JobSpec("chord", 1000)],
         "chunk_items": 0,
         "chunk_sizes": [],
@@ -58,57 +64,42 @@ PLANS: dict[str, dict[str, Any]] = {
     },
     "quick": {
         "repeats": 1,
+        "ceiling": True,
         "overhead": [JobSpec("chunked", 2000, 100), JobSpec("chord", 100)],
         "chunk_items": 1000,
         "chunk_sizes": [10, 100, 1000],
         "chord_widths": [10, 100],
         "chord_repeats_above": {},
         "job_sizes": [100, 100_000],
+        "knobs": JobSpec("chunked", 2000, 100),
+        "anatomy": (100, 30),
+        "pg_limit": {"seconds": 0.5, "writers": [1, 2]},
+        "small_jobs": ((20, 10), 4, 1),
+        "fairness": 1,
+        "broker_memory": JobSpec("chunked", 10_000, 100),
+    },
+    "dispatch": {  # issue #17's sections only: `python -m loadtests.bench --plan dispatch`
+        "repeats": 3,
+        "small_jobs": ((200, 100), 8, 2),
+        "fairness": 2,
+        "broker_memory": JobSpec("chunked", 100_000, 100),
+    },
+    "peers": {  # `make bench PLAN=peers`, which installs requirements/peers.txt first
+        "repeats": 3,
+        "peers": {"chunked": JobSpec("chunked", 20_000, 100), "small": (200, 8)},
+    },
+    "where": {  # issue #23's measuring sections: `python -m loadtests.bench --plan where`
+        "repeats": 3,
+        "overhead": [JobSpec("chunked", 20_000, 100), JobSpec("chord", 1000)],  # the page's whole overhead section
+        "knobs": JobSpec("chunked", 20_000, 100),
+        "anatomy": (100, 200),
+        "pg_limit": {"seconds": 2.0, "writers": [1, 2, 4]},
+    },
+    "knobs": {  # Celery's per-task features only: `python -m loadtests.bench --plan knobs --no-docs`
+        "repeats": 3,
+        "knobs": JobSpec("chunked", 20_000, 100),
     },
 }
-
-
-def _db(url: str, db: int) -> str:
-    return urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=f"/{db}"))
-
-
-@contextmanager
-def systems(console: Console) -> Iterator[tuple[Celerity, Baseline, str]]:
-    """A local Celerity stack (no autoscaling: both sides keep 2 pools of 2 processes) and the baseline's workers."""
-    from devstack import processes, stack
-    from devstack.servers import free_port, free_ports
-
-    rundir = stack.RUN_DIR / "bench"
-    with ExitStack() as stack_:
-        console.print(f">> starting a local Celerity stack in {rundir} and the bare-Celery baseline beside it")
-        info = stack_.enter_context(
-            stack.local_stack(
-                rundir, port=free_port(), metrics_port=free_ports(3), persistent=False, progress=False, autoscale=False
-            )
-        )
-        baseline_url = _db(info.redis_url, BASELINE_DB)
-        redis.Redis.from_url(baseline_url).flushdb()
-        group = processes.ProcessGroup()
-        stack_.callback(group.stop, grace=30)
-        env = {**os.environ, "BASELINE_REDIS_URL": baseline_url, "PYTHONPATH": str(REPO)}
-        for pool in processes.DEFAULT_POOLS:
-            argv = [str(processes.BIN_DIR / "celery"), "-A", "loadtests.baseline.app", "worker", "-Q", pool.name,
-                    "-c", str(pool.concurrency), "-n", f"baseline-{pool.name}@%h", "-E", "--loglevel", "WARNING",
-                    "--without-mingle", "--without-gossip"]  # fmt: skip  # a command line reads best whole
-            group.start(f"baseline-{pool.name}", argv, env, log=rundir / "logs" / f"baseline-{pool.name}.log")
-        with stopping.uninterrupted():  # a signal inside a tap's __enter__ would leave its thread on a stopped Redis
-            celerity_tap = stack_.enter_context(EventTap(info.redis_url))
-            baseline_tap = stack_.enter_context(EventTap(baseline_url))
-        celerity = Celerity(
-            api_client(info.api_url, info.token),
-            redis.Redis.from_url(info.redis_url),
-            local_sources(rundir, info.worker_metrics),
-            info.database_url,
-            celerity_tap,
-        )
-        baseline = Baseline(baseline_url, baseline_tap)
-        baseline.ping()
-        yield celerity, baseline, info.redis_url
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -129,37 +120,54 @@ def _say(console: Console, label: str, runs: list[Measurement]) -> None:
     console.print("  " + " | ".join(parts))
 
 
-def guarded(
-    side: Celerity | Baseline,
+def sides_for(s: Systems, spec: JobSpec) -> list[Side]:
+    """Chunked work has both bare forms; a chord has one (the same chord)."""
+    return [s.celerity, s.plain, s.canvas] if spec.workload == "chunked" else [s.celerity, s.canvas]
+
+
+def measured(
+    sides: Sequence[Side],
     spec: JobSpec,
-    run: Callable[[Celerity | Baseline, JobSpec], Measurement] = lambda side, spec: side.run(spec),
-) -> Measurement:
-    """A run that cannot finish (a timeout, a broker that never drains) fails alone, with its reason: the side
-    clears what it left behind, and the rest of the bench still runs and is still written up."""
-    try:
-        return run(side, spec)
-    except Exception as exc:  # any failure of one run is reported in its row, never fatal to the bench
-        side.recover()
-        reason = f"did not finish: {type(exc).__name__}: {exc}"[:300]
-        return Measurement(side.name, spec.workload, spec.items, spec.chunk_size, 0.0, False, reason)
+    repeats: int,
+    console: Console,
+    run: Callable[[Any, JobSpec], Measurement] = lambda side, spec: side.run(spec),
+    accounting: Accounting | None = None,
+) -> dict[str, list[Measurement]]:
+    runs: dict[str, list[Measurement]] = {side.name: [] for side in sides}
+    for repeat in range(repeats):
+        ordered = [guarded(side, spec, run, accounting) for side in rotated(sides, repeat)]
+        for m in ordered:
+            runs[m.system].append(m)
+        _say(console, f"{spec.label} #{repeat + 1}", ordered)
+    return runs
 
 
-def overhead(c: Celerity, b: Baseline, plan: dict[str, Any], console: Console) -> dict[str, Any]:
+def overhead(s: Systems, plan: dict[str, Any], console: Console) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for spec in plan["overhead"]:
-        runs: dict[str, list[Measurement]] = {"celerity": [], "celery": []}
-        for repeat in range(plan["repeats"]):
-            order: list[Celerity | Baseline] = [c, b] if repeat % 2 == 0 else [b, c]  # alternate: drift hits both
-            pair = {side.name: guarded(side, spec) for side in order}
-            for name, measurement in pair.items():
-                runs[name].append(measurement)
-            _say(console, f"{spec.label} #{repeat + 1}", list(pair.values()))
+        runs = measured(sides_for(s, spec), spec, plan["repeats"], console, accounting=s.accounting)
         out[spec.workload] = _compare(spec, runs)
     return out
 
 
+def _ratios(celerity: list[Measurement], bare: list[Measurement]) -> dict[str, float | None]:
+    """Celerity against one baseline within each repeat (both measured minutes apart at most), then the median:
+    throughput (higher is better for Celerity), time and chord completion (lower is better)."""
+    pairs = list(zip(celerity, bare, strict=False))
+    return {
+        "throughput": _median(
+            [c.items_per_second / b.items_per_second for c, b in pairs if c.items_per_second and b.items_per_second]
+        ),
+        "time": _median([c.seconds / b.seconds for c, b in pairs if c.seconds and b.seconds]),
+        "completion": _median(
+            [c.chord_completion / b.chord_completion for c, b in pairs if c.chord_completion and b.chord_completion]
+        ),
+    }
+
+
 def _compare(spec: JobSpec, runs: dict[str, list[Measurement]]) -> dict[str, Any]:
-    pairs = list(zip(runs["celerity"], runs["celery"], strict=True))
+    ratios = {name: _ratios(runs["celerity"], ms) for name, ms in runs.items() if name != "celerity"}
+    canvas = ratios.get("celery", {})
     return {
         "spec": asdict(spec),
         "runs": {name: [asdict(m) | {"items_per_second": m.items_per_second} for m in ms] for name, ms in runs.items()},
@@ -167,43 +175,25 @@ def _compare(spec: JobSpec, runs: dict[str, list[Measurement]]) -> dict[str, Any
         "seconds": {name: _median([m.seconds for m in ms]) for name, ms in runs.items()},
         "chord_completion": {name: _median([m.chord_completion for m in ms]) for name, ms in runs.items()},
         "header_runtime": {name: _median([m.header_runtime for m in ms]) for name, ms in runs.items()},
-        # Ratios within each repeat (both sides measured minutes apart at most), then their median.
-        "throughput_ratio": _median(
-            [
-                cm.items_per_second / bm.items_per_second
-                for cm, bm in pairs
-                if cm.items_per_second and bm.items_per_second
-            ]
-        ),
-        "time_ratio": _median([cm.seconds / bm.seconds for cm, bm in pairs if cm.seconds and bm.seconds]),
-        "completion_ratio": _median(
-            [
-                cm.chord_completion / bm.chord_completion
-                for cm, bm in pairs
-                if cm.chord_completion and bm.chord_completion
-            ]
-        ),
+        "ratios": ratios,  # against each baseline by name
+        "throughput_ratio": canvas.get("throughput"),  # against the canvas form ("celery"), as before
+        "time_ratio": canvas.get("time"),
+        "completion_ratio": canvas.get("completion"),
         "correct": all(m.correct for ms in runs.values() for m in ms),
     }
 
 
 def curve(
-    c: Celerity,
-    b: Baseline,
+    s: Systems,
     specs: list[JobSpec],
     repeats: Callable[[JobSpec], int],
     console: Console,
-    run: Callable[[Celerity | Baseline, JobSpec], Measurement] = lambda side, spec: side.run(spec),
+    run: Callable[[Any, JobSpec], Measurement] = lambda side, spec: side.run(spec),
+    sides: Callable[[Systems, JobSpec], list[Side]] = sides_for,
 ) -> list[dict[str, Any]]:
     points = []
     for spec in specs:
-        runs: dict[str, list[Measurement]] = {"celerity": [], "celery": []}
-        for repeat in range(repeats(spec)):
-            order: list[Celerity | Baseline] = [c, b] if repeat % 2 == 0 else [b, c]
-            pair = [guarded(side, spec, run) for side in order]
-            for m in pair:
-                runs[m.system].append(m)
-            _say(console, f"{spec.label} #{repeat + 1}", pair)
+        runs = measured(sides(s, spec), spec, repeats(spec), console, run)
         point = _compare(spec, runs)
         point["submit_seconds"] = {n: _median([m.submit_seconds for m in ms]) for n, ms in runs.items()}
         point["start_seconds"] = {n: _median([m.start_seconds for m in ms]) for n, ms in runs.items()}
@@ -213,8 +203,71 @@ def curve(
     return points
 
 
-def _submit(side: Celerity | Baseline, spec: JobSpec) -> Measurement:
+def _submit(side: Side, spec: JobSpec) -> Measurement:
+    if isinstance(side, PlainBaseline):
+        raise TypeError("the job-size curve compares Celerity's submit with the canvas form's publish")
     return side.submit_only(spec) if isinstance(side, Celerity) else side.publish_only(spec)
+
+
+def _ceiling(s: Systems, plan: dict[str, Any], console: Console) -> dict[str, Any]:
+    found = asdict(ceiling.measure(workers.db_url(s.redis_url, CEILING_DB), runs=plan["repeats"]))
+    console.print(f"  {found}")
+    return found
+
+
+def _chunk_size(s: Systems, plan: dict[str, Any], console: Console) -> list[dict[str, Any]]:
+    sizes = [JobSpec("chunked", plan["chunk_items"], k) for k in plan["chunk_sizes"]]
+    return curve(s, sizes, lambda _: plan["repeats"], console)
+
+
+def _chord_width(s: Systems, plan: dict[str, Any], console: Console) -> list[dict[str, Any]]:
+    widths, fewer = [JobSpec("chord", w) for w in plan["chord_widths"]], plan["chord_repeats_above"]
+    return curve(s, widths, lambda p: min([plan["repeats"], *(n for w, n in fewer.items() if p.items >= w)]), console)
+
+
+def _job_size(s: Systems, plan: dict[str, Any], console: Console) -> list[dict[str, Any]]:
+    jobs = [JobSpec("chunked", n, 1000) for n in plan["job_sizes"]]
+    return curve(s, jobs, lambda _: plan["repeats"], console, run=_submit, sides=lambda s, _: [s.celerity, s.canvas])
+
+
+Section = Callable[[Systems, dict[str, Any], Console], Any]
+# (results key, the plan's key, heading printed, section): a plan runs the sections whose key it sets (not empty), in
+# this order.
+SECTIONS: list[tuple[str, str, str, Section]] = [
+    ("ceiling", "ceiling", "broker ceiling", _ceiling),
+    ("overhead", "overhead", "overhead: the same work on Celerity and on bare Celery", overhead),
+    ("chunk_size", "chunk_sizes", "chunk size: against items/s", _chunk_size),
+    ("chord_width", "chord_widths", "chord width: against completion time", _chord_width),
+    ("job_size", "job_sizes", "job size: against submit latency", _job_size),
+    (
+        "knobs",
+        "knobs",
+        "Celery's per-task features: the plain baseline with one setting changed",
+        sections.knobs_section,
+    ),
+    ("anatomy", "anatomy", "where the time goes: one chunk task, step by step", sections.anatomy_section),
+    ("pg_limit", "pg_limit", "the physical limit: Postgres taking item rows on its own", sections.pg_limit_section),
+    ("small_jobs", "small_jobs", "small jobs: from concurrent clients", sections.small_jobs_section),
+    ("fairness", "fairness", "fairness: a small job behind a large one", sections.fairness_section),
+    ("broker_memory", "broker_memory", "broker memory: one large job", sections.broker_memory_section),
+    ("peers", "peers", "peers: the same work on other task queues", peering.measure),
+]
+
+
+def all_correct(found: Any) -> bool:
+    """Every `correct` flag anywhere in a section's results is true (points, runs, sub-sections)."""
+    if isinstance(found, dict):
+        return all(v is not False for k, v in found.items() if k == "correct") and all(
+            all_correct(v) for k, v in found.items() if k != "correct"
+        )
+    if isinstance(found, list):
+        return all(all_correct(v) for v in found)
+    return True
+
+
+def _save(out: Path, results: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,50 +286,49 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(PLANS[args.plan])
     if args.repeats:
         plan["repeats"] = args.repeats
+    if plan.get("peers"):
+        try:
+            peers.require(peers.PEERS)
+        except peers.PeerMissing as exc:  # before anything starts: one line that says what to install
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     console = Console()
     out = REPO / "loadtests" / "results" / time.strftime("bench-%Y%m%d-%H%M%S")
     started = time.time()
     results: dict[str, Any] = {"plan": args.plan, "repeats": plan["repeats"], "machine": machine.describe()}
+    results["refreshed_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     loads: list[tuple[str, tuple[float, float, float]]] = [("start", os.getloadavg())]
-    with systems(console) as (c, b, redis_url):
-        results["versions"] = machine.versions(redis_url, c.database_url)
-        console.print(">> broker ceiling")
-        results["ceiling"] = asdict(ceiling.measure(_db(redis_url, 5), runs=plan["repeats"]))
-        console.print(f"  {results['ceiling']}")
-        console.print(">> overhead: the same work on Celerity and on bare Celery")
-        results["overhead"] = overhead(c, b, plan, console)
-        loads.append(("overhead", os.getloadavg()))
-        console.print(">> chunk size against items/s")
-        sizes = [JobSpec("chunked", plan["chunk_items"], k) for k in plan["chunk_sizes"]]
-        results["chunk_size"] = curve(c, b, sizes, lambda _: plan["repeats"], console)
-        loads.append(("chunk size", os.getloadavg()))
-        console.print(">> chord width against completion time")
-        widths = [JobSpec("chord", w) for w in plan["chord_widths"]]
-        fewer = plan["chord_repeats_above"]
-        results["chord_width"] = curve(
-            c, b, widths, lambda s: min([plan["repeats"], *(n for w, n in fewer.items() if s.items >= w)]), console
-        )
-        loads.append(("chord width", os.getloadavg()))
-        console.print(">> job size against submit latency")
-        jobs = [JobSpec("chunked", n, 1000) for n in plan["job_sizes"]]
-        results["job_size"] = curve(c, b, jobs, lambda _: plan["repeats"], console, run=_submit)
-        loads.append(("job size", os.getloadavg()))
-    console.print(">> instrumentation: task signals with Celerity's handlers off and on")
-    try:
-        results["instrumentation"] = instrumentation.measure()
-    except Exception as exc:  # reported in the write-up; the rest of the bench stands
-        results["instrumentation"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-    console.print(f"  {results['instrumentation']}")
+    with systems(console) as sides:
+        results["versions"] = machine.versions(sides.redis_url, sides.database_url)
+        for key, wanted, title, section in SECTIONS:
+            if not plan.get(wanted):
+                continue
+            console.print(f">> {title}")
+            try:
+                results[key] = section(sides, plan, console)
+            except Exception as exc:  # one section that cannot run is reported; the others still run
+                results[key] = {"error": f"{type(exc).__name__}: {exc}"[:500], "correct": False}
+                console.print(f"  [red]{results[key]['error']}[/red]")
+            _save(out, results)  # a run stopped later keeps what it measured
+            loads.append((title.split(":")[0], os.getloadavg()))
+    if plan.get("overhead"):  # its share is against the chunk task's run time in the overhead section
+        console.print(">> instrumentation: task signals with Celerity's handlers off and on")
+        try:
+            results["instrumentation"] = instrumentation.measure()
+        except Exception as exc:  # reported in the write-up; the rest of the bench stands
+            results["instrumentation"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        console.print(f"  {results['instrumentation']}")
     results["load_average"] = loads
     results["duration_seconds"] = time.time() - started
-    results["correct"] = all(
-        point["correct"] for key in ("chunk_size", "chord_width", "job_size") for point in results[key]
-    ) and all(o["correct"] for o in results["overhead"].values())
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    results["correct"] = all_correct({key: results.get(key) for key, *_ in SECTIONS})
+    _save(out, results)
     console.print(f">> wrote {out / 'bench.json'} ({results['duration_seconds']:.0f} s)")
     if not args.no_docs:
-        written = writeup.write(results, REPO / "docs" / "benchmarks.md", REPO / "docs" / "benchmarks")
+        plots = REPO / "docs" / "benchmarks"
+        saved = json.loads((plots / writeup.DATA).read_text()) if (plots / writeup.DATA).exists() else None
+        page = writeup.merged(results, saved, [key for key, *_ in SECTIONS] + ["instrumentation"])
+        page["correct"] = all_correct({key: page.get(key) for key, *_ in SECTIONS})
+        written = writeup.write(page, REPO / "docs" / "benchmarks.md", plots)
         console.print(f">> refreshed {written}")
     if not results["correct"]:
         console.print("[bold red]some runs were not correct: their figures are not to be trusted[/bold red]")

@@ -19,6 +19,8 @@ import contextlib
 import json
 import sys
 import threading
+import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -55,6 +57,8 @@ class FakeApi:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.cancelled: list[str] = []
         self.lock = threading.Lock()
+        self.hold = 0.0  # > 0: a GET with `?wait=` is answered this many seconds late, as an API that holds it would
+        self.waits: list[str] = []  # the `wait` of every GET that had one (an API without `wait` ignores it)
 
     def submit(self, payload: dict[str, Any]) -> str:
         job_id = str(uuid.uuid4())
@@ -131,7 +135,11 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
             if self.path in ("/healthz", "/readyz"):
                 self._send(200, {"status": "ready"})
             elif self._authorized():
-                body = api.poll(self.path.rsplit("/", 1)[-1])
+                url = urllib.parse.urlsplit(self.path)
+                if wait := urllib.parse.parse_qs(url.query).get("wait"):
+                    api.waits.append(wait[0])
+                    time.sleep(api.hold)
+                body = api.poll(url.path.rsplit("/", 1)[-1])
                 if body is None:
                     self._send(404, {"error": "not_found", "message": "no such job", "fields": {"id": "not found"}})
                 else:

@@ -197,8 +197,8 @@ def instrumentation(results: dict[str, Any]) -> str:
 def failures(results: dict[str, Any]) -> str:
     """Every run that did not finish or was not correct, with its reason; empty when there is none."""
     found = []
-    sections = [("overhead", list(results["overhead"].values()))] + [
-        (key, results[key]) for key in ("chunk_size", "chord_width", "job_size")
+    sections = [("overhead", list(results.get("overhead", {}).values()))] + [
+        (key, results.get(key) or []) for key in ("chunk_size", "chord_width", "job_size")
     ]
     for section, points in sections:
         for point in points:

@@ -1,21 +1,20 @@
-"""The two systems under test, doing the same work: Celerity through its API, bare Celery through a canvas.
+"""Celerity, the system under test, through its API; what every side's run measures (`Measurement`); an idle broker.
 
-Both run the work on two pools of two prefork processes (chunk work on `bulk`, chord members on `default`), on the
-same Redis (Celerity on DB 0, the baseline on its own DB), one job at a time on an idle broker.
+Every side runs the work on two pools of two prefork processes (chunk work on `bulk`, chord members on `default`), on
+the same Redis (Celerity on DB 0, each baseline on a DB of its own: `baselines.py`), one job at a time on an idle
+broker.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import redis
-from celery import chain, chord, group
-from celery.canvas import xstarmap
+from kombu.transport.redis import PRIORITY_STEPS, Channel
 
 import celerity_client
 from loadtests import figures
@@ -23,17 +22,26 @@ from loadtests.benchmarks.ceiling import RedisLoad
 from loadtests.benchmarks.events import EventTap
 from loadtests.checking import audit_items, check
 from loadtests.promstats import Sources
-from loadtests.scenarios import JobSpec, expected_sum
+from loadtests.scenarios import JobSpec
 
 QUEUE = {"chunked": "bulk", "chord": "default"}
-JOB_START = "celerity.jobs.job_start"
 CANCEL_PROBE_ITEMS = 100_000  # jobs this big are cancelled once more while they start
-PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")  # kombu's priority sub-queues (conventions.md)
+FINAL = ("succeeded", "failed", "cancelled")
+FOLLOW = 0.25  # seconds between two GETs of a job whose time the server measures
+# Celerity's task names (services/celerity/jobs/canvases/names.py): the bench process has no Django, and that
+# package's __init__ loads its Django-bound modules, so the names are written here again; a test checks they agree.
+JOB_START = "celerity.jobs.job_start"
+CHORD_MEMBER, CHORD_BODY = "celerity.jobs.item_run", "celerity.jobs.job_chord_record"
+
+
+def queue_keys(queue: str) -> list[str]:
+    """The lists holding a queue's waiting messages: kombu's priority sub-queues, named as its `_q_for_pri` does."""
+    return [queue if step == 0 else f"{queue}{Channel.sep}{step}" for step in PRIORITY_STEPS]
 
 
 @dataclass
 class Measurement:
-    system: str  # celerity | celery
+    system: str  # celerity | celery (the canvas form) | plain (bare Celery written the plain way)
     workload: str  # chunked | chord
     items: int
     chunk_size: int | None
@@ -51,6 +59,13 @@ class Measurement:
     probe_submit_p99: float | None = None  # Celerity: p99 of small POSTs sent while the big job was starting
     probe_submits: int = 0
     cancel_seconds: float | None = None  # Celerity: a cancel sent while a job of this size was starting
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process role during the run (cpu.py)
+    redis_commands: dict[str, int] = field(default_factory=dict)  # Redis commands served during the run, by name
+
+    @classmethod
+    def of(cls, system: str, spec: JobSpec, seconds: float, ok: bool, detail: str, **figures: Any) -> Measurement:
+        """One run of `spec` on `system`: every side builds its measurement here, the figures it has by name."""
+        return cls(system, spec.workload, spec.items, spec.chunk_size, seconds, ok, detail, **figures)
 
     @property
     def items_per_second(self) -> float:
@@ -62,14 +77,22 @@ def wait_idle(client: redis.Redis, queues: tuple[str, ...] = ("default", "bulk")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pipe = client.pipeline(transaction=False)
-        for queue in queues:
-            for suffix in PRIORITY_SUFFIXES:
-                pipe.llen(queue + suffix)
+        for key in (key for queue in queues for key in queue_keys(queue)):
+            pipe.llen(key)
         pipe.hlen("unacked")
         if not sum(pipe.execute()):
             return
         time.sleep(0.1)
     raise TimeoutError(f"the broker did not drain within {timeout:.0f}s")
+
+
+def look(client: celerity_client.Celerity, job_id: str, *, wait: int | None = None) -> dict[str, Any]:
+    """`GET /api/jobs/{id}` as the API answered it; with `wait` (whole seconds), asking the API to hold the answer
+    until the job ends (an API without `wait` ignores it and answers at once). One look, never a backoff: the bench
+    times jobs, so it chooses its own intervals (celerity_client's `wait()` backs off up to 2 s between looks)."""
+    timeout = client.transport.timeout + (wait or 0)
+    answer, _ = client.transport.request("GET", f"/api/jobs/{job_id}", params={"wait": wait}, timeout=timeout)
+    return dict(answer)
 
 
 def _parse(value: Any) -> datetime:
@@ -94,7 +117,7 @@ class Celerity:
         before, load = self.sources.counters(), RedisLoad.read(self.broker)
         self.tap.reset()
         job_id, submit_seconds = spec.submit(self.client)
-        body = self._until_finished(job_id, timeout)
+        body = self.until_finished(job_id, timeout)
         seconds = (
             (_parse(body["finished_at"]) - _parse(body["created_at"])).total_seconds()
             if body.get("finished_at")
@@ -110,20 +133,18 @@ class Celerity:
         verdict = check(spec, body, audit)
         timing = None
         if spec.workload == "chord":
-            timing = self.tap.chord("celerity.jobs.item_run", "celerity.jobs.job_chord_record", spec.items)
-        return Measurement(
+            timing = self.tap.chord(CHORD_MEMBER, CHORD_BODY, spec.items)
+        return Measurement.of(
             self.name,
-            spec.workload,
-            spec.items,
-            spec.chunk_size,
+            spec,
             seconds,
             verdict.ok,
             verdict.reason,
-            submit_seconds,
-            started,
-            timing.completion_seconds if timing else None,
-            redis_figures,
-            figures.by_task(before, self.sources.counters()),
+            submit_seconds=submit_seconds,
+            start_seconds=started,
+            chord_completion=timing.completion_seconds if timing else None,
+            redis=redis_figures,
+            tasks=figures.by_task(before, self.sources.counters()),
             header_runtime=timing.header_runtime_mean if timing else None,
         )
 
@@ -156,11 +177,9 @@ class Celerity:
             else f"job_start finished: {setup is not None}, first chunk ran: {first is not None}, "
             f"cancel during start ended cancelled: {cancelled}"
         )
-        return Measurement(
+        return Measurement.of(
             self.name,
-            spec.workload,
-            spec.items,
-            spec.chunk_size,
+            spec,
             0.0,
             ok,
             why,
@@ -200,107 +219,13 @@ class Celerity:
         with contextlib.suppress(celerity_client.CelerityError):  # best effort: it may have finished meanwhile
             self.client.cancel(job_id)
 
-    def _until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
+    def until_finished(self, job_id: str, timeout: float) -> dict[str, Any]:
+        """The job's final body. Its time is the server's (`created_at → finished_at`), so the client asks seldom
+        (`FOLLOW`): each GET costs the web some CPU on the cores the workers share (every 50 ms, 1.8 ms of web CPU
+        per chunk of a chunked job); with `wait` the API may hold each answer up to a second."""
         deadline = time.monotonic() + timeout
         while True:
-            body = dict(self.client.job(job_id).raw)
-            if body.get("status") in ("succeeded", "failed", "cancelled") or time.monotonic() > deadline:
+            body = look(self.client, job_id, wait=1)
+            if body.get("status") in FINAL or time.monotonic() > deadline:
                 return body
-            time.sleep(0.05)
-
-
-class Baseline:
-    name = "celery"
-
-    def __init__(self, broker_url: str, tap: EventTap) -> None:
-        from loadtests.baseline import app as baseline
-
-        baseline.app.conf.update(broker_url=broker_url, result_backend=broker_url)
-        self.module, self.tap = baseline, tap
-        self.broker = redis.Redis.from_url(broker_url)
-
-    def ping(self, timeout: float = 90.0) -> None:
-        """One task through each queue: the workers are up and consuming."""
-        for queue in ("default", "bulk"):
-            self.module.item_square.si(3, "ping").set(queue=queue).apply_async().get(timeout=timeout)
-
-    def run(self, spec: JobSpec, *, timeout: float = 300.0) -> Measurement:
-        wait_idle(self.broker)
-        load = RedisLoad.read(self.broker)
-        self.tap.reset()
-        started, clock = time.perf_counter(), time.time()
-        canvas, job_id = self.canvas(spec)
-        result = canvas.apply_async()
-        published = time.perf_counter() - started
-        # follow_parents=False: otherwise, for a chord, every poll re-reads every header task's result from Redis to
-        # re-raise a header error (celery.result.AsyncResult._maybe_reraise_parent_error): 10,000 GETs every half
-        # second kept this process at 100% CPU and starved the workers until the chord of 10,000 timed out.
-        parents = {"follow_parents": False} if spec.workload == "chord" else {}  # a GroupResult has no parents
-        values = result.get(timeout=timeout, disable_sync_subtasks=False, **parents)
-        # The end is when the last callback succeeded (its worker's event), as Celerity's finished_at is written by
-        # its last recording task: the client's .get() adds its own result-polling delay, which is not Celery's.
-        chunked = spec.workload == "chunked"
-        callbacks = len(range(0, spec.items, spec.chunk_size or 100)) if chunked else 1
-        end = self.tap.finished(self.module.CHUNK_TOTAL if chunked else self.module.CHORD_TOTAL, callbacks)
-        seconds = end - clock if end is not None else time.perf_counter() - started
-        pairs = values if spec.workload == "chunked" else [values]
-        count, total = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
-        ok = (count, total) == (spec.items, expected_sum(spec.items))
-        timing = None
-        if spec.workload == "chord":
-            timing = self.tap.chord(self.module.ITEM, self.module.CHORD_TOTAL, spec.items)
-        return Measurement(
-            self.name,
-            spec.workload,
-            spec.items,
-            spec.chunk_size,
-            seconds,
-            ok,
-            "ok" if ok else f"count {count}, sum {total} (job {job_id})",
-            published,
-            None,
-            timing.completion_seconds if timing else None,
-            RedisLoad.read(self.broker).since(load, seconds),
-            header_runtime=timing.header_runtime_mean if timing else None,
-        )
-
-    def recover(self) -> None:
-        """After a run that did not finish: drop its queued messages and results (its own DB), so that the next run
-        starts idle; a task still running finishes into an empty DB."""
-        self.broker.flushdb()
-
-    def canvas(self, spec: JobSpec) -> tuple[Any, str]:
-        """Celerity's canvas for the workload (services/celerity/jobs/workloads.py), with the baseline's tasks."""
-        job_id, queue = str(uuid.uuid4()), QUEUE[spec.workload]
-        m = self.module
-        if spec.workload == "chord":
-            header = [m.item_square.si(i, job_id, 0, 0.0).set(queue=queue) for i in range(spec.items)]
-            return chord(header, m.chord_total.s(job_id, spec.chunk_size or 100).set(queue=queue)), job_id
-        size = spec.chunk_size or 100
-        starts = range(0, spec.items, size)
-        parts = [
-            chain(
-                xstarmap(m.item_square.s(), [(i, job_id, 0, 0.0) for i in range(a, min(a + size, spec.items))]).set(
-                    queue=queue
-                ),
-                m.chunk_total.s(job_id, k).set(queue=queue),
-            )
-            for k, a in enumerate(starts)
-        ]
-        return group(parts), job_id
-
-    def publish_only(self, spec: JobSpec) -> Measurement:
-        """Build and publish the canvas, the cost a bare-Celery web request pays before it can answer."""
-        wait_idle(self.broker)
-        started = time.perf_counter()
-        canvas, _ = self.canvas(spec)
-        canvas.apply_async()
-        return Measurement(
-            self.name,
-            spec.workload,
-            spec.items,
-            spec.chunk_size,
-            0.0,
-            True,
-            submit_seconds=time.perf_counter() - started,
-        )
+            time.sleep(FOLLOW)

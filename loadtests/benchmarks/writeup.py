@@ -4,19 +4,15 @@ than linearly. The prose that explains *why* lives in EXPLANATIONS, next to the 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-from loadtests.benchmarks import comparison
+from loadtests.benchmarks import charts, comparison, dispatch, peering, where
 from loadtests.benchmarks.explanations import EXPLANATIONS, METHOD
-from loadtests.plots import png
 
 SUPERLINEAR = 1.15  # a log-log slope above this between two points is called faster than linear
 
@@ -45,94 +41,30 @@ def _slope_text(xs: list[float], ys: list[float | None]) -> str:
     return ", ".join(parts) or "n/a"
 
 
-def _save(fig: Any, directory: Path, name: str) -> str:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / name).write_bytes(png(fig, dpi=72))
-    return f"benchmarks/{name}"
-
-
-def _plots(results: dict[str, Any], directory: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    colors = {"celerity": "tab:blue", "celery": "tab:gray"}
-    ov = results["overhead"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
-    names = list(ov)
-    for i, system in enumerate(("celerity", "celery")):
-        left.bar(
-            [j + i * 0.4 for j in range(len(names))],
-            [ov[n]["items_per_second"][system] or 0 for n in names],
-            0.4,
-            label=system,
-            color=colors[system],
-        )
-    left.set_xticks([j + 0.2 for j in range(len(names))], [f"{n}\n{ov[n]['spec']['items']:,} items" for n in names])
-    left.set(ylabel="items/s (median)", title="same work, same workers")
-    left.legend(fontsize=8)
-    if "chord" in ov:
-        values = [(ov["chord"]["chord_completion"][s] or 0) * 1000 for s in ("celerity", "celery")]
-        right.bar(["celerity", "celery"], values, color=[colors["celerity"], colors["celery"]])
-        right.set(ylabel="ms (median)", title="chord: last header task → callback done")
-    out["overhead"] = _save(fig, directory, "overhead.png")
-
-    def xy(key: str, field: str, system: str, scale: float = 1.0) -> tuple[list[float], list[float]]:
-        """The curve's points; a missing value is NaN, which matplotlib leaves out."""
-        pts = results[key]
-        xs = [float(p["spec"]["chunk_size"] if key == "chunk_size" else p["spec"]["items"]) for p in pts]
-        return xs, [math.nan if p[field][system] is None else p[field][system] * scale for p in pts]
-
-    fig, ax = plt.subplots(figsize=(9, 3))
-    for system in ("celerity", "celery"):
-        ax.plot(*xy("chunk_size", "items_per_second", system), marker="o", label=system, color=colors[system])
-    per_job = results["chunk_size"][0]["spec"]["items"]
-    ax.set(
-        xscale="log",
-        xlabel="chunk size (items per task)",
-        ylabel="items/s (median)",
-        title=f"chunk size against throughput ({per_job:,} items per job)",
-    )
-    ax.legend(fontsize=8)
-    out["chunk_size"] = _save(fig, directory, "chunk_size.png")
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-    for system in ("celerity", "celery"):
-        left.plot(*xy("chord_width", "seconds", system), marker="o", label=system, color=colors[system])
-        right.plot(*xy("chord_width", "chord_completion", system, 1000), marker="o", label=system, color=colors[system])
-    left.set(xscale="log", yscale="log", xlabel="chord width (header tasks)", ylabel="seconds", title="submit → result")
-    right.set(xscale="log", yscale="log", xlabel="chord width", ylabel="ms", title="last header → callback done")
-    left.legend(fontsize=8)
-    out["chord_width"] = _save(fig, directory, "chord_width.png")
-
-    fig, ax = plt.subplots(figsize=(9, 3))
-    xs, ys = xy("job_size", "submit_seconds", "celerity")
-    ax.plot(xs, ys, marker="o", label="Celerity: POST /api/jobs", color=colors["celerity"])
-    xs, ys = xy("job_size", "setup_seconds", "celerity")
-    ax.plot(
-        xs, ys, marker="s", ls="--", label="Celerity: job_start in a worker (rows + canvas)", color=colors["celerity"]
-    )
-    xs, ys = xy("job_size", "submit_seconds", "celery")
-    ax.plot(xs, ys, marker="o", label="bare Celery: build + apply_async", color=colors["celery"])
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="job size (items, chunks of 1000)",
-        ylabel="seconds",
-        title="job size against submit latency",
-    )
-    ax.legend(fontsize=8)
-    out["job_size"] = _save(fig, directory, "job_size.png")
-    return out
-
-
-def _curve_rows(points: list[dict[str, Any]], x: str) -> str:
+def _chunk_rows(points: list[dict[str, Any]]) -> str:
+    """The chunk-size table: Celerity beside both bare forms (the plain one where the run has it)."""
     rows = []
     for p in points:
-        key = p["spec"]["chunk_size"] if x == "chunk_size" else p["spec"]["items"]
-        runs = len(p["runs"]["celerity"])
+        ips, secs, ratios = p["items_per_second"], p["seconds"], p.get("ratios", {})
+        plain = ratios.get("plain", {}).get("throughput")
         rows.append(
-            f"| {key:,} | {_f(p['items_per_second']['celerity'])} | {_f(p['items_per_second']['celery'])} "
-            f"| {_ms(p['seconds']['celerity'])} | {_ms(p['seconds']['celery'])} "
-            f"| {_ms(p['chord_completion']['celerity'])} | {_ms(p['chord_completion']['celery'])} "
-            f"| {_f(p['throughput_ratio'], digits=2)} | {runs} | {'yes' if p['correct'] else '**NO**'} |"
+            f"| {p['spec']['chunk_size']:,} | {_f(ips['celerity'])} | {_f(ips.get('plain'))} | {_f(ips.get('celery'))} "
+            f"| {_ms(secs['celerity'])} | {_ms(secs.get('plain'))} | {_ms(secs.get('celery'))} "
+            f"| {_f(plain, digits=2)} | {_f(p['throughput_ratio'], digits=2)} | {len(p['runs']['celerity'])} "
+            f"| {'yes' if p['correct'] else '**NO**'} |"
+        )
+    return "\n".join(rows)
+
+
+def _chord_rows(points: list[dict[str, Any]]) -> str:
+    rows = []
+    for p in points:
+        ips, secs, done = p["items_per_second"], p["seconds"], p["chord_completion"]
+        rows.append(
+            f"| {p['spec']['items']:,} | {_f(ips['celerity'])} | {_f(ips['celery'])} "
+            f"| {_ms(secs['celerity'])} | {_ms(secs['celery'])} | {_ms(done['celerity'])} | {_ms(done['celery'])} "
+            f"| {_f(p['throughput_ratio'], digits=2)} | {len(p['runs']['celerity'])} "
+            f"| {'yes' if p['correct'] else '**NO**'} |"
         )
     return "\n".join(rows)
 
@@ -141,97 +73,181 @@ JOB_HEAD = (
     "| items | Celerity POST | Celerity created → started | Celerity `job_start` run | Celerity created → first chunk "
     "runs | Celerity POST p99 while it starts | Celerity cancel during start | bare Celery build + publish | runs |"
 )
-CURVE_HEAD = (
-    "| {x} | Celerity items/s | Celery items/s | Celerity time | Celery time | Celerity callback | Celery callback "
+CHUNK_HEAD = (
+    "| chunk size | Celerity items/s | bare plain items/s | bare canvas items/s | Celerity time | bare plain time "
+    "| bare canvas time | ratio to plain | ratio to canvas | runs | checked |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+)
+CHORD_HEAD = (
+    "| width | Celerity items/s | Celery items/s | Celerity time | Celery time | Celerity callback | Celery callback "
     "| items/s ratio | runs | checked |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 )
 
 
 def _column(points: list[dict[str, Any]], field: str, system: str) -> list[float | None]:
-    return [p[field][system] for p in points]
+    return [p[field].get(system) for p in points]
 
 
-def render(results: dict[str, Any], plots: dict[str, str]) -> str:
-    m, v, c, ov = results["machine"], results["versions"], results["ceiling"], results["overhead"]
-    chunked, chord = ov.get("chunked", {}), ov.get("chord", {})
-    chunked_runs = chunked.get("runs", {}).get("celerity", [])
-    redis_share = [r["redis"].get("redis_cpu_share", 0.0) for r in chunked_runs]
-    redis_rate = [r["redis"].get("redis_commands_per_second", 0.0) for r in chunked_runs]
-    sizes, widths, jobs = results["chunk_size"], results["chord_width"], results["job_size"]
-    chord_x = [float(p["spec"]["items"]) for p in widths]
-    size_x = [float(p["spec"]["items"]) for p in jobs]
-    chunks_x = [p["spec"]["items"] / float(p["spec"]["chunk_size"]) for p in sizes]
-    ceiling_rows = "".join(f"| redis-benchmark {k} | {_f(val)} |\n" for k, val in sorted(c["redis_benchmark"].items()))
-    versions = ", ".join(v[k] for k in ("celery", "kombu", "redis", "Django", "gunicorn", "psycopg"))
-    loads = ", ".join(f"{name} {a[0]:.1f}" for name, a in results["load_average"])
-    job_rows = "\n".join(
-        f"| {p['spec']['items']:,} | {_ms(p['submit_seconds']['celerity'])} | {_ms(p['start_seconds']['celerity'])} "
-        f"| {_ms(p.get('setup_seconds', {}).get('celerity'))} "
-        f"| {_ms(p.get('first_chunk_seconds', {}).get('celerity'))} "
-        f"| {_ms(p.get('probe_submit_p99', {}).get('celerity'))} | {_ms(p.get('cancel_seconds', {}).get('celerity'))} "
-        f"| {_ms(p['submit_seconds']['celery'])} | {len(p['runs']['celerity'])} |"
-        for p in jobs
+def _has(results: dict[str, Any], key: str) -> bool:
+    found = results.get(key)
+    return bool(found) and not (isinstance(found, dict) and "error" in found)
+
+
+Page = dict[str, Any]  # the run's results, with "_plots": {section: path}
+
+
+def header(r: Page) -> str:
+    correct = "all correct" if r["correct"] else "**SOME RUNS WERE NOT CORRECT**"
+    when = r.get("refreshed_at") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    runs: dict[tuple[str, str, str], list[str]] = {}
+    for key, p in r.get("provenance", {}).items():
+        runs.setdefault((p["plan"], p["at"], p["loads"]), []).append(key.replace("_", " "))
+    others = "".join(
+        f" The {' and '.join(keys)} section{'s' if len(keys) > 1 else ''} come{'' if len(keys) > 1 else 's'} from "
+        f"`make bench PLAN={plan}` on {at} (load average {loads})."
+        for (plan, at, loads), keys in runs.items()
     )
-    failed = comparison.failures(results)
-    failed_section = f"\n## Runs that did not finish or were not correct\n{failed}\n" if failed else ""
-    slope = {
-        "chunks_celerity": _slope_text(chunks_x, _column(sizes, "seconds", "celerity")),
-        "chunks_celery": _slope_text(chunks_x, _column(sizes, "seconds", "celery")),
-        "chord_celerity": _slope_text(chord_x, _column(widths, "seconds", "celerity")),
-        "chord_celery": _slope_text(chord_x, _column(widths, "seconds", "celery")),
-        "callback_celerity": _slope_text(chord_x, _column(widths, "chord_completion", "celerity")),
-        "callback_celery": _slope_text(chord_x, _column(widths, "chord_completion", "celery")),
-        "post": _slope_text(size_x, _column(jobs, "submit_seconds", "celerity")),
-        "start": _slope_text(size_x, [p.get("setup_seconds", {}).get("celerity") for p in jobs]),
-        "publish": _slope_text(size_x, _column(jobs, "submit_seconds", "celery")),
-    }
-    ips, secs, done = chunked.get("items_per_second", {}), chord.get("seconds", {}), chord.get("chord_completion", {})
     return f"""# Benchmarks
 
-_Refreshed by `make bench` on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} ({results["plan"]} plan,
-{results["repeats"]} repeats, {results["duration_seconds"] / 60:.1f} minutes). Every figure comes from a run whose
-result was checked: sums and counts on both sides, and every Celerity item audited in Postgres
-({"all correct" if results["correct"] else "**SOME RUNS WERE NOT CORRECT**"})._
+_Refreshed by `make bench` on {when} ({r["plan"]} plan, {r["repeats"]} repeats, {r["duration_seconds"] / 60:.1f}
+minutes, load average {_loads(r)}).{others} Every figure comes from a run whose result was checked: sums and counts
+on every side, and every Celerity item audited in Postgres ({correct})._"""
 
-## The short answer
-- **Overhead, chunked work** ({chunked.get("spec", {}).get("items", 0):,} items, chunks of
-  {chunked.get("spec", {}).get("chunk_size")}): Celerity {_f(ips.get("celerity"))} items/s, bare Celery
-  {_f(ips.get("celery"))} items/s: a ratio of **{_f(chunked.get("throughput_ratio"), digits=2)}** (median of the
-  per-repeat ratios).
-- **Overhead, chord** ({chord.get("spec", {}).get("items", 0):,} header tasks): Celerity {_ms(secs.get("celerity"))}
-  from submit to result, bare Celery {_ms(secs.get("celery"))} (ratio of times
-  **{_f(chord.get("time_ratio"), digits=2)}**). From the last header task to the callback's result: Celerity
-  {_ms(done.get("celerity"))}, bare Celery {_ms(done.get("celery"))}.
-- **Broker ceiling**: {_f(c["roundtrip_pairs_per_second"])} LPUSH+RPOP pairs/s one round trip at a time,
-  {_f(c["pipelined_lpush_per_second"])} LPUSH/s pipelined. During Celerity's chunked runs Redis was busy
-  {_f(100 * (sum(redis_share) / len(redis_share) if redis_share else 0), "%", 1)} of one core and served
-  {_f(sum(redis_rate) / len(redis_rate) if redis_rate else None)} commands/s.
 
-![overhead]({plots["overhead"]})
+def _loads(r: Page) -> str:
+    values = [a[0] for _, a in r["load_average"]]
+    return f"{min(values):.1f} to {max(values):.1f}" if values else "n/a"
 
-{EXPLANATIONS["overhead"]}
 
-## Before and after issue #9
-Ratios are Celerity against bare Celery within one run (medians of the per-repeat ratios), so the two columns
-compare runs on different days with different load on the shared cores: the "before" run had a load average of 0.0
-to 4.0, this one {loads}.
+def short_answer(r: Page) -> str:
+    ov = r.get("overhead", {})
+    chunked, chord = ov.get("chunked", {}), ov.get("chord", {})
+    lines = []
+    if chunked:
+        ips, ratios = chunked["items_per_second"], chunked.get("ratios", {})
+        spec = chunked["spec"]
+        plain = ratios.get("plain", {}).get("throughput")
+        lines.append(
+            f"- **Chunked work** ({spec['items']:,} items, chunks of {spec['chunk_size']}): Celerity "
+            f"{_f(ips.get('celerity'))} items/s against bare Celery written the plain way {_f(ips.get('plain'))} "
+            f"items/s, a ratio of **{_f(plain, digits=2)}**, and against bare Celery's canvas form "
+            f"{_f(ips.get('celery'))} items/s, a ratio of **{_f(chunked.get('throughput_ratio'), digits=2)}** "
+            "(medians of the per-repeat ratios)."
+        )
+    if chord:
+        secs, done = chord["seconds"], chord["chord_completion"]
+        lines.append(
+            f"- **Chord** ({chord['spec']['items']:,} header tasks, the same chord on both): Celerity "
+            f"{_ms(secs.get('celerity'))} from submit to result, bare Celery {_ms(secs.get('celery'))} (ratio of times "
+            f"**{_f(chord.get('time_ratio'), digits=2)}**); from the last header task to the callback's result "
+            f"{_ms(done.get('celerity'))} against {_ms(done.get('celery'))}."
+        )
+    if _has(r, "small_jobs"):
+        ratios = r["small_jobs"]["ratios"]
+        parts = [
+            f"{kind}: **{_f(v['throughput'], digits=2)}x** the throughput, p50 **{_f(v['p50'], digits=1)}x**"
+            for kind, v in ratios.items()
+        ]
+        lines.append(
+            f"- **Small jobs** from {r['small_jobs']['clients']} clients against bare Celery: " + "; ".join(parts) + "."
+        )
+    if _has(r, "pg_limit"):
+        _, record, copy = where.limit_share(r)
+        if record is not None:
+            lines.append(
+                f"- **The physical limit**: Celerity's chunked work reached {_f(record * 100, '%')} of the rate at "
+                "which Postgres takes the recorder's statements from 2 writers alone, and "
+                f"{_f(None if copy is None else copy * 100, '%')} of COPY's (batches of 100)."
+            )
+    if _has(r, "ceiling"):
+        c = r["ceiling"]
+        lines.append(
+            f"- **Broker ceiling**: {_f(c['roundtrip_pairs_per_second'])} LPUSH+RPOP pairs/s one round trip at a time, "
+            f"{_f(c['pipelined_lpush_per_second'])} LPUSH/s pipelined."
+        )
+    plot = r["_plots"].get("overhead")
+    image = f"\n\n![overhead]({plot})" if plot else ""
+    return "## The short answer\n" + "\n".join(lines) + image + (f"\n\n{EXPLANATIONS['overhead']}" if chunked else "")
 
-{comparison.before_after(results)}
 
-{EXPLANATIONS["before_after"]}
+def before_after(r: Page) -> str:
+    if not all(_has(r, k) for k in ("overhead", "chunk_size", "chord_width", "job_size")):
+        return ""
+    loads = ", ".join(f"{name} {a[0]:.1f}" for name, a in r["load_average"])
+    return f"""## Before and after issue #9
+Ratios are Celerity against bare Celery's canvas form within one run (medians of the per-repeat ratios), so the two
+columns compare runs on different days with different load on the shared cores: the "before" run had a load average
+of 0.0 to 4.0, this one {loads}.
 
-## Where the time goes, per task kind
-Celerity's own task histograms, per job, median over the overhead section's repeats (a task's run time includes its
-SQL; the queue wait is publish → start).
+{comparison.before_after(r)}
 
-{comparison.where_time_goes(results)}
+{EXPLANATIONS["before_after"]}"""
 
-{EXPLANATIONS["where"]}
-{failed_section}
-## Method
-{METHOD}
 
-## Machine
+def where_time_goes(r: Page) -> str:
+    parts = ["## Where the time goes"]
+    if _has(r, "overhead"):
+        parts += [
+            "### Per task kind",
+            "Celerity's own task histograms, per job, median over the overhead section's repeats (a task's run time "
+            "includes its SQL; the queue wait is publish → start).",
+            comparison.where_time_goes(r),
+            EXPLANATIONS["where"],
+        ]
+    if table := where.anatomy(r):
+        parts += ["### One chunk task, step by step", EXPLANATIONS["anatomy"], table, EXPLANATIONS["anatomy_after"]]
+    if table := where.cpu_table(r):
+        parts += ["### CPU per chunk, every process", EXPLANATIONS["cpu"], table]
+    if table := where.commands_table(r):
+        parts += ["### Redis commands per chunk", EXPLANATIONS["commands"], table]
+    if table := where.knobs(r):
+        parts += ["### Celery's own per-task work", table, EXPLANATIONS["knobs"]]
+    return "\n\n".join(parts) if len(parts) > 1 else ""
+
+
+def physical_limit(r: Page) -> str:
+    if not (table := where.pg_limit(r)):
+        return ""
+    celerity, record, copy = where.limit_share(r)
+    share = (
+        f"During the overhead section Celerity's chunked work recorded {_f(celerity)} items/s: "
+        f"{_f(None if record is None else record * 100, '%', 1)} of what the recorder's statement alone reaches with 2 "
+        f"writers (the `bulk` pool's processes), {_f(None if copy is None else copy * 100, '%', 1)} of COPY's."
+    )
+    return f"## The physical limit: Postgres taking item rows\n{EXPLANATIONS['pg_limit']}\n\n{table}\n\n{share}"
+
+
+def dispatch_sections(r: Page) -> str:
+    parts = []
+    if table := dispatch.small_jobs(r):
+        parts.append(f"## Small jobs\n{table}\n\n{EXPLANATIONS['small_jobs']}")
+    if table := dispatch.fairness(r):
+        parts.append(f"## Fairness: a small job behind a large one\n{EXPLANATIONS['fairness']}\n\n{table}")
+    if table := dispatch.broker_memory(r):
+        parts.append(f"## The broker's memory for one large job\n{table}\n\n{EXPLANATIONS['broker_memory']}")
+    return "\n\n".join(parts)
+
+
+def peers_section(r: Page) -> str:
+    if not (table := peering.render(r)):
+        return ""
+    return f"## Peers: the same work on other task queues\n{EXPLANATIONS['peers']}\n\n{table}"
+
+
+def failures(r: Page) -> str:
+    failed = comparison.failures(r)
+    return f"## Runs that did not finish or were not correct\n{failed}" if failed else ""
+
+
+def method(r: Page) -> str:
+    return f"## Method\n{METHOD}"
+
+
+def machine(r: Page) -> str:
+    m, v = r["machine"], r["versions"]
+    versions = ", ".join(v[k] for k in ("celery", "kombu", "redis", "Django", "gunicorn", "psycopg"))
+    loads = ", ".join(f"{name} {a[0]:.1f}" for name, a in r["load_average"])
+    return f"""## Machine
 | | |
 |---|---|
 | CPU | {m["cpu"]}, {m["cores"]} cores |
@@ -242,68 +258,176 @@ SQL; the queue wait is publish → start).
 | celery, kombu, redis-py, Django, gunicorn, psycopg | {versions} |
 
 Load average after each section: {loads}. A load above the core count means other work shared the cores:
-absolute figures are then noisy; ratios, taken within each repeat, much less so.
+absolute figures are then noisy; ratios, taken within each repeat, much less so."""
 
-## Broker ceiling
-Measured with {c["method"]}; payloads of {c["payload_bytes"]} bytes (an item task's message); median of {c["runs"]}.
+
+def broker_ceiling(r: Page) -> str:
+    if not _has(r, "ceiling"):
+        return ""
+    c = r["ceiling"]
+    extra = "".join(f"| redis-benchmark {k} | {_f(val)} |\n" for k, val in sorted(c["redis_benchmark"].items()))
+    chunked_runs = r.get("overhead", {}).get("chunked", {}).get("runs", {}).get("celerity", [])
+    share = [run["redis"].get("redis_cpu_share", 0.0) for run in chunked_runs]
+    rate = [run["redis"].get("redis_commands_per_second", 0.0) for run in chunked_runs]
+    used = (
+        f" During Celerity's chunked runs Redis was busy {_f(100 * sum(share) / len(share), '%', 1)} of one core and "
+        f"served {_f(sum(rate) / len(rate))} commands/s."
+        if share
+        else ""
+    )
+    return f"""## Broker ceiling
+Measured with {c["method"]}; payloads of {c["payload_bytes"]} bytes (an item task's message); median of
+{c["runs"]}.{used}
 
 | operation | per second |
 |---|---:|
 | LPUSH, pipelined (500 per round trip) | {_f(c["pipelined_lpush_per_second"])} |
 | RPOP, pipelined | {_f(c["pipelined_rpop_per_second"])} |
 | LPUSH then RPOP, one round trip each (one connection) | {_f(c["roundtrip_pairs_per_second"])} |
-{ceiling_rows}
-{EXPLANATIONS["ceiling"]}
+{extra}
+{EXPLANATIONS["ceiling"]}"""
 
-## Chunk size against items/s
-![chunk size]({plots["chunk_size"]})
 
-{CURVE_HEAD.format(x="chunk size")}
-{_curve_rows(sizes, "chunk_size")}
+def chunk_size(r: Page) -> str:
+    if not _has(r, "chunk_size"):
+        return ""
+    sizes = r["chunk_size"]
+    x = [p["spec"]["items"] / float(p["spec"]["chunk_size"]) for p in sizes]
+    slope = {s: _slope_text(x, _column(sizes, "seconds", s)) for s in ("celerity", "plain", "celery")}
+    return f"""## Chunk size against items/s
+![chunk size]({r["_plots"]["chunk_size"]})
 
-Log-log slope of the job's time against its number of chunks: Celerity {slope["chunks_celerity"]};
-bare Celery {slope["chunks_celery"]}.
+{CHUNK_HEAD}
+{_chunk_rows(sizes)}
 
-{EXPLANATIONS["chunk_size"]}
+Log-log slope of the job's time against its number of chunks: Celerity {slope["celerity"]}; bare Celery, plain
+{slope["plain"]}; bare Celery, canvas {slope["celery"]}.
 
-## Chord width against completion time
-![chord width]({plots["chord_width"]})
+{EXPLANATIONS["chunk_size"]}"""
 
-{CURVE_HEAD.format(x="width")}
-{_curve_rows(widths, "items")}
 
-Log-log slopes, submit → result: Celerity {slope["chord_celerity"]}; bare Celery {slope["chord_celery"]}.
-Last header → callback: Celerity {slope["callback_celerity"]}; bare Celery {slope["callback_celery"]}.
+def chord_width(r: Page) -> str:
+    if not _has(r, "chord_width"):
+        return ""
+    widths = r["chord_width"]
+    x = [float(p["spec"]["items"]) for p in widths]
+    return f"""## Chord width against completion time
+![chord width]({r["_plots"]["chord_width"]})
 
-{EXPLANATIONS["chord_width"]}
+{CHORD_HEAD}
+{_chord_rows(widths)}
 
-## Job size against submit latency
-![job size]({plots["job_size"]})
+Log-log slopes, submit → result: Celerity {_slope_text(x, _column(widths, "seconds", "celerity"))}; bare Celery
+{_slope_text(x, _column(widths, "seconds", "celery"))}.
+Last header → callback: Celerity {_slope_text(x, _column(widths, "chord_completion", "celerity"))}; bare Celery
+{_slope_text(x, _column(widths, "chord_completion", "celery"))}.
+
+{EXPLANATIONS["chord_width"]}"""
+
+
+def job_size(r: Page) -> str:
+    if not _has(r, "job_size"):
+        return ""
+    jobs = r["job_size"]
+    x = [float(p["spec"]["items"]) for p in jobs]
+    rows = "\n".join(
+        f"| {p['spec']['items']:,} | {_ms(p['submit_seconds']['celerity'])} | {_ms(p['start_seconds']['celerity'])} "
+        f"| {_ms(p.get('setup_seconds', {}).get('celerity'))} "
+        f"| {_ms(p.get('first_chunk_seconds', {}).get('celerity'))} "
+        f"| {_ms(p.get('probe_submit_p99', {}).get('celerity'))} | {_ms(p.get('cancel_seconds', {}).get('celerity'))} "
+        f"| {_ms(p['submit_seconds']['celery'])} | {len(p['runs']['celerity'])} |"
+        for p in jobs
+    )
+    return f"""## Job size against submit latency
+![job size]({r["_plots"]["job_size"]})
 
 {JOB_HEAD}
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|
-{job_rows}
+{rows}
 
-Log-log slopes: Celerity POST {slope["post"]}; Celerity `job_start` {slope["start"]}; bare Celery publish
-{slope["publish"]}.
+Log-log slopes: Celerity POST {_slope_text(x, _column(jobs, "submit_seconds", "celerity"))}; Celerity `job_start`
+{_slope_text(x, [p.get("setup_seconds", {}).get("celerity") for p in jobs])}; bare Celery publish
+{_slope_text(x, _column(jobs, "submit_seconds", "celery"))}.
 
-{EXPLANATIONS["job_size"]}
+{EXPLANATIONS["job_size"]}"""
 
-## Instrumentation
+
+def instrumentation(r: Page) -> str:
+    if "instrumentation" not in r:
+        return ""
+    return f"""## Instrumentation
 Metrics, heartbeats and signals measured on their own (`loadtests/benchmarks/instrumentation.py`): the signals a
 worker sends around every task, with Celerity's handlers off and on, in a process writing its metrics to a
 multiprocess directory as a pool child does; the share is against the mean run time of Celerity's tasks in this run.
 
-{comparison.instrumentation(results)}
+{comparison.instrumentation(r)}"""
 
-## Reproduce
-`make bench` (about {results["duration_seconds"] / 60:.0f} minutes here). `python -m loadtests.bench --plan quick
---no-docs` is a smoke run that leaves this page alone. The raw figures of every run, including Celerity's own
-per-task run times and Redis' CPU share, are in `loadtests/results/bench-<time>/bench.json`.
-"""
+
+def reproduce(r: Page) -> str:
+    return f"""## Reproduce
+`make bench` (about {r["duration_seconds"] / 60:.0f} minutes here). `python -m loadtests.bench --plan quick --no-docs`
+is a smoke run that leaves this page alone; `--plan where` runs only issue #23's measuring sections, `--plan dispatch`
+only issue #17's, `--plan knobs` only Celery's per-task features. The raw figures of every run (each run's CPU seconds
+per process and Redis commands included) are in `loadtests/results/bench-<time>/bench.json`;
+`python -m loadtests.bench --render <bench.json>` writes this page again from one."""
+
+
+STEPS: list[Callable[[Page], str]] = [
+    header,
+    short_answer,
+    peers_section,
+    dispatch_sections,
+    before_after,
+    where_time_goes,
+    physical_limit,
+    failures,
+    method,
+    machine,
+    broker_ceiling,
+    chunk_size,
+    chord_width,
+    job_size,
+    instrumentation,
+    reproduce,
+]
+
+
+def render(results: dict[str, Any], plots: dict[str, str]) -> str:
+    """The page: each step renders its part from the run's results ("" when the run has no figures for it)."""
+    page = {**results, "_plots": plots}
+    return "\n\n".join(part for step in STEPS if (part := step(page))) + "\n"
+
+
+DATA = "bench.json"  # beside the plots: the figures the page was written from
+
+
+def merged(results: dict[str, Any], saved: dict[str, Any] | None, sections: list[str]) -> dict[str, Any]:
+    """The page's figures after a run: a default run's own, keeping the sections only another plan measures (the
+    peers); another plan's sections put into the page's figures, each with where it came from."""
+    if saved is None:
+        return results
+    if results["plan"] == "default":
+        kept = {k: saved[k] for k in sections if k in saved and k not in results}
+        earlier = saved.get("provenance", {})
+        provenance = {k: earlier.get(k) or _provenance(saved) for k in kept}
+        return {**results, **kept, "provenance": provenance}
+    page = {**saved, "provenance": dict(saved.get("provenance", {}))}
+    for key in (k for k in sections if k in results):
+        page[key] = results[key]
+        page["provenance"][key] = _provenance(results)
+    return page
+
+
+def _provenance(run: dict[str, Any]) -> dict[str, str]:
+    loads = [a[0] for _, a in run.get("load_average", [])]
+    return {
+        "plan": str(run.get("plan")),
+        "at": str(run.get("refreshed_at", "an earlier run")),
+        "loads": f"{min(loads):.1f} to {max(loads):.1f}" if loads else "n/a",
+    }
 
 
 def write(results: dict[str, Any], doc: Path, plot_dir: Path) -> Path:
-    plots = _plots(results, plot_dir)
-    doc.write_text(render(results, plots))
+    doc.write_text(render(results, charts.draw(results, plot_dir)))
+    (plot_dir / DATA).write_text(json.dumps(results, indent=1, default=str) + "\n")
     return doc

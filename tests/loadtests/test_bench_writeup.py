@@ -14,19 +14,22 @@ from loadtests.benchmarks.sides import Measurement
 from loadtests.scenarios import JobSpec
 
 
-def runs(spec: JobSpec, celerity: list[float], celery: list[float], **extra: Any) -> dict[str, Any]:
+def runs(
+    spec: JobSpec, celerity: list[float], celery: list[float], plain: list[float] | None = None, **extra: Any
+) -> dict[str, Any]:
     def m(system: str, seconds: float) -> Measurement:
         return Measurement(system, spec.workload, spec.items, spec.chunk_size, seconds, True, **extra)
 
-    return bench._compare(
-        spec, {"celerity": [m("celerity", s) for s in celerity], "celery": [m("celery", s) for s in celery]}
-    )
+    sides = {"celerity": celerity, "celery": celery} | ({"plain": plain} if plain else {})
+    return bench._compare(spec, {name: [m(name, s) for s in seconds] for name, seconds in sides.items()})
 
 
 def test_ratios_are_taken_within_each_repeat_then_the_median() -> None:
-    point = runs(JobSpec("chunked", 1000, 100), celerity=[2.0, 4.0, 3.0], celery=[1.0, 4.0, 1.0])
+    point = runs(JobSpec("chunked", 1000, 100), celerity=[2.0, 4.0, 3.0], celery=[1.0, 4.0, 1.0], plain=[1, 1, 1.5])
     # per-repeat throughput ratios: 0.5, 1.0, 0.333 -> median 0.5 (not the ratio of medians, 1/3)
     assert point["throughput_ratio"] == pytest.approx(0.5)
+    assert point["ratios"]["celery"]["throughput"] == pytest.approx(0.5)
+    assert point["ratios"]["plain"]["throughput"] == pytest.approx(0.5)  # 0.5, 0.25, 0.5 against the plain form
     assert point["items_per_second"]["celerity"] == pytest.approx(1000 / 3.0)
     assert point["correct"] is True
 
@@ -106,20 +109,23 @@ def test_the_page_has_every_section_and_its_plots(tmp_path: Path) -> None:
         assert (tmp_path / "benchmarks" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_the_page_says_so_when_a_run_was_not_correct(tmp_path: Path) -> None:
-    text = writeup.write(fabricated(correct=False), tmp_path / "b.md", tmp_path / "b").read_text()
+PLOTS = {name: f"benchmarks/{name}.png" for name in ("overhead", "chunk_size", "chord_width", "job_size")}
+
+
+def test_the_page_says_so_when_a_run_was_not_correct() -> None:
+    text = writeup.render(fabricated(correct=False), PLOTS)
     assert "SOME RUNS WERE NOT CORRECT" in text
 
 
-def test_before_and_after_sits_beside_the_targets(tmp_path: Path) -> None:
+def test_before_and_after_sits_beside_the_targets() -> None:
     results = fabricated()
     results["instrumentation"] = {"signals_off_seconds": 1e-6, "signals_on_seconds": 4e-5, "heartbeat_seconds": 1e-5,
                                   "signals_cost_seconds": 3.9e-5}  # fmt: skip  # one measurement, one line
-    text = writeup.write(results, tmp_path / "b.md", tmp_path / "b").read_text()
+    text = writeup.render(results, PLOTS)
     assert "## Before and after issue #9" in text
     # chunked: Celerity 0.3 s against 0.1 s, a third of bare Celery's items/s: below the 0.85 target
     assert "| chunked 20,000 in chunks of 100: items/s ratio | 0.45 | 0.33 | ≥ 0.85 | **no** |" in text
-    assert "## Where the time goes, per task kind" in text
+    assert "### Per task kind" in text
     assert "| **cost of the handlers** | **39.0 µs** |" in text
 
 
@@ -138,7 +144,7 @@ class Stuck:
         self.recovered = True
 
 
-def test_a_run_that_cannot_finish_fails_alone_with_its_reason(tmp_path: Path) -> None:
+def test_a_run_that_cannot_finish_fails_alone_with_its_reason() -> None:
     side = Stuck()
     failed = bench.guarded(side, JobSpec("chord", 1000))  # type: ignore[arg-type]  # a stand-in side: only run() and recover() are called
     assert side.recovered, "the side clears what the run left behind"
@@ -147,7 +153,7 @@ def test_a_run_that_cannot_finish_fails_alone_with_its_reason(tmp_path: Path) ->
     results["chord_width"][-1]["runs"]["celery"] = [{**failed.__dict__, "items_per_second": 0.0}]
     results["chord_width"][-1]["correct"] = False
     results["correct"] = False
-    text = writeup.write(results, tmp_path / "b.md", tmp_path / "b").read_text()
+    text = writeup.render(results, PLOTS)
     assert "## Runs that did not finish or were not correct" in text
     assert "- chord_width, chord of 1,000, celery: did not finish: TimeoutError" in text
     assert "## Job size against" in text, "the rest of the page is still written"
