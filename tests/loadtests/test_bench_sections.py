@@ -153,8 +153,21 @@ def test_fairness_is_the_small_job_behind_over_the_small_job_alone() -> None:
     assert not fairness.summary([*runs, {"alone": None, "small": None, "large": None, "correct": False}])["correct"]
 
 
-def test_a_jobs_footprint_is_what_its_messages_hold_in_redis(redis_url_for: Any) -> None:
-    client = redis.Redis.from_url(redis_url_for(10))
+@pytest.fixture
+def private_redis(tmp_path: Any) -> Iterator[redis.Redis]:
+    """A Redis server of this test's own: `used_memory` counts the whole server, and the session's Redis is shared
+    with workers and other tests whose writes and frees would land in the reading."""
+    from devstack.servers import start_redis
+
+    server = start_redis(tmp_path / "redis", persistent=False)
+    try:
+        yield redis.Redis.from_url(server.url)
+    finally:
+        server.stop()
+
+
+def test_a_jobs_footprint_is_what_its_messages_hold_in_redis(private_redis: redis.Redis) -> None:
+    client = private_redis
     client.flushdb()
     try:
         assert queue_keys("bulk")[0] == "bulk"
